@@ -1,0 +1,362 @@
+use std::fmt;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::pkcs8::DecodePrivateKey;
+use hmac::{Hmac, KeyInit, Mac};
+use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
+    EllipticCurveKeyType, Jwk, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,
+    PublicKeyUse, RSAKeyParameters, RSAKeyType,
+};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use sha2::Sha256;
+
+use super::{Algorithm, KeyError};
+
+/// The shortest HS256 secret accepted, in bytes (RFC 7518, section 3.2).
+pub(crate) const MIN_SECRET_LEN: usize = 32;
+
+/// A secret needs at least this many distinct byte values to pass as random.
+const MIN_DISTINCT_SECRET_BYTES: usize = 8;
+
+/// One key with its id: a shared HMAC secret, or an asymmetric key pair or
+/// public key.
+///
+/// `Debug` shows the key id, the algorithm and whether the key can sign;
+/// never key material.
+///
+/// # Example
+///
+/// ```
+/// use auth_layer::{Algorithm, Key};
+///
+/// let key = Key::hs256("k1", b"0123456789abcdefghijklmnopqrstuv")?;
+/// assert_eq!(key.algorithm(), Algorithm::HS256);
+/// assert!(Key::hs256("k2", b"too short").is_err());
+/// # Ok::<(), auth_layer::KeyError>(())
+/// ```
+#[derive(Clone)]
+pub struct Key {
+    kid: String,
+    alg: Algorithm,
+    can_sign: bool,
+    material: Material,
+}
+
+#[derive(Clone)]
+enum Material {
+    /// The HMAC state is keyed once here and cloned per token, so the key's
+    /// inner and outer pads are not recomputed on every call.
+    Hmac(Hmac<Sha256>),
+    Ed25519 {
+        signing: Option<ed25519_dalek::SigningKey>,
+        verifying: ed25519_dalek::VerifyingKey,
+    },
+    Pkix {
+        signing: Option<EncodingKey>,
+        verifying: DecodingKey,
+        jwk: AlgorithmParameters,
+    },
+}
+
+impl Key {
+    /// An HS256 key from a shared secret.
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::SecretTooShort`] for a secret under 32 bytes,
+    /// [`KeyError::WeakSecret`] for one with fewer than 8 distinct byte
+    /// values, and [`KeyError::InvalidKid`] for an empty or overlong `kid`.
+    pub fn hs256(kid: impl Into<String>, secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        let kid = checked_kid(kid.into())?;
+        let secret = secret.as_ref();
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(KeyError::SecretTooShort {
+                kid,
+                len: secret.len(),
+                min: MIN_SECRET_LEN,
+            });
+        }
+        if distinct_bytes(secret) < MIN_DISTINCT_SECRET_BYTES {
+            return Err(KeyError::WeakSecret { kid });
+        }
+
+        let mac = Hmac::<Sha256>::new_from_slice(secret)
+            .map_err(|_| KeyError::WeakSecret { kid: kid.clone() })?;
+        Ok(Self {
+            kid,
+            alg: Algorithm::HS256,
+            can_sign: true,
+            material: Material::Hmac(mac),
+        })
+    }
+
+    /// A key from PEM text: a private key (PKCS#8 `PRIVATE KEY`, or for RSA
+    /// also `RSA PRIVATE KEY`) signs and verifies, a public key
+    /// (`PUBLIC KEY`) only verifies.
+    ///
+    /// `alg` must be [`Algorithm::EdDSA`], [`Algorithm::ES256`] or
+    /// [`Algorithm::RS256`]; HS256 keys come from [`Key::hs256`].
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::InvalidPem`] when the text is not a key for `alg`.
+    pub fn from_pem(
+        kid: impl Into<String>,
+        alg: Algorithm,
+        pem: impl AsRef<[u8]>,
+    ) -> Result<Self, KeyError> {
+        let kid = checked_kid(kid.into())?;
+        let pem = pem.as_ref();
+        let private = contains(pem, b"PRIVATE KEY");
+        let invalid = || KeyError::InvalidPem {
+            kid: kid.clone(),
+            alg,
+        };
+
+        let material = match (alg, private) {
+            (Algorithm::EdDSA, true) => {
+                let der = EncodingKey::from_ed_pem(pem).map_err(|_| invalid())?;
+                let signing = ed25519_dalek::SigningKey::from_pkcs8_der(der.as_bytes())
+                    .map_err(|_| invalid())?;
+                Material::Ed25519 {
+                    verifying: signing.verifying_key(),
+                    signing: Some(signing),
+                }
+            }
+            (Algorithm::EdDSA, false) => {
+                let public = DecodingKey::from_ed_pem(pem).map_err(|_| invalid())?;
+                let bytes = public.try_get_as_bytes().map_err(|_| invalid())?;
+                let bytes: &[u8; 32] = bytes.try_into().map_err(|_| invalid())?;
+                let verifying =
+                    ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| invalid())?;
+                Material::Ed25519 {
+                    signing: None,
+                    verifying,
+                }
+            }
+            (Algorithm::ES256 | Algorithm::RS256, _) => {
+                pkix_material(alg, pem, private).ok_or_else(invalid)?
+            }
+            (Algorithm::HS256, _) => return Err(invalid()),
+        };
+
+        Ok(Self {
+            kid,
+            alg,
+            can_sign: private,
+            material,
+        })
+    }
+
+    /// The same key, stripped of the right to sign: what a key set keeps
+    /// for a retired key whose tokens must still verify.
+    pub fn verify_only(&self) -> Self {
+        let mut key = self.clone();
+        key.can_sign = false;
+        match &mut key.material {
+            Material::Hmac(_) => {}
+            Material::Ed25519 { signing, .. } => *signing = None,
+            Material::Pkix { signing, .. } => *signing = None,
+        }
+        key
+    }
+
+    /// The key id, carried in every token's `kid` header.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The algorithm this key signs and verifies with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Whether this key holds private material and may sign.
+    pub fn can_sign(&self) -> bool {
+        self.can_sign
+    }
+
+    /// The public half as a JWK, or `None` for an HMAC secret, which must
+    /// never be published.
+    pub fn public_jwk(&self) -> Option<Jwk> {
+        let algorithm = match &self.material {
+            Material::Hmac(_) => return None,
+            Material::Ed25519 { verifying, .. } => {
+                AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                    key_type: OctetKeyPairType::OctetKeyPair,
+                    curve: EllipticCurve::Ed25519,
+                    x: URL_SAFE_NO_PAD.encode(verifying.as_bytes()),
+                })
+            }
+            Material::Pkix { jwk, .. } => jwk.clone(),
+        };
+        let key_algorithm = match self.alg {
+            Algorithm::EdDSA => KeyAlgorithm::EdDSA,
+            Algorithm::ES256 => KeyAlgorithm::ES256,
+            _ => KeyAlgorithm::RS256,
+        };
+        Some(Jwk {
+            common: CommonParameters {
+                public_key_use: Some(PublicKeyUse::Signature),
+                key_algorithm: Some(key_algorithm),
+                key_id: Some(self.kid.clone()),
+                ..CommonParameters::default()
+            },
+            algorithm,
+        })
+    }
+
+    /// Signs `message` and returns the raw signature.
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        let failed = || KeyError::SigningFailed(self.kid.clone());
+        if !self.can_sign {
+            return Err(KeyError::NotASigningKey(self.kid.clone()));
+        }
+        match &self.material {
+            Material::Hmac(mac) => {
+                let mut mac = mac.clone();
+                mac.update(message);
+                Ok(mac.finalize().into_bytes().to_vec())
+            }
+            Material::Ed25519 { signing, .. } => {
+                use ed25519_dalek::Signer;
+                let signing = signing.as_ref().ok_or_else(failed)?;
+                Ok(signing.sign(message).to_bytes().to_vec())
+            }
+            Material::Pkix { signing, .. } => {
+                let signing = signing.as_ref().ok_or_else(failed)?;
+                let signer = (DEFAULT_PROVIDER.signer_factory)(&self.alg.to_jwt(), signing)
+                    .map_err(|_| failed())?;
+                signer.try_sign(message).map_err(|_| failed())
+            }
+        }
+    }
+
+    /// Checks `signature` over `message` with this key's own algorithm.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match &self.material {
+            Material::Hmac(mac) => {
+                let mut mac = mac.clone();
+                mac.update(message);
+                mac.verify_slice(signature).is_ok()
+            }
+            Material::Ed25519 { verifying, .. } => {
+                let Ok(signature) = ed25519_dalek::Signature::from_slice(signature) else {
+                    return false;
+                };
+                verifying.verify_strict(message, &signature).is_ok()
+            }
+            Material::Pkix { verifying, .. } => {
+                let Ok(verifier) =
+                    (DEFAULT_PROVIDER.verifier_factory)(&self.alg.to_jwt(), verifying)
+                else {
+                    return false;
+                };
+                verifier.verify(message, &signature.to_vec()).is_ok()
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("can_sign", &self.can_sign)
+            .finish_non_exhaustive()
+    }
+}
+
+/// ES256 and RS256 keys: parsed by jsonwebtoken, public components taken out
+/// once for the verifier and the JWK, and the pair checked by a test
+/// signature so that a key for the wrong curve fails here, not per request.
+fn pkix_material(alg: Algorithm, pem: &[u8], private: bool) -> Option<Material> {
+    let utils = &DEFAULT_PROVIDER.key_utils;
+    let (signing, verifying, jwk) = match (alg, private) {
+        (Algorithm::ES256, true) => {
+            let signing = EncodingKey::from_ec_pem(pem).ok()?;
+            let (curve, x, y) =
+                (utils.ec_pub_components_from_private_key)(signing.as_bytes(), alg.to_jwt())
+                    .ok()?;
+            (Some(signing), ec_public(curve, &x, &y)?, ec_jwk(&x, &y))
+        }
+        (Algorithm::ES256, false) => {
+            let public = DecodingKey::from_ec_pem(pem).ok()?;
+            let point = public.try_get_as_bytes().ok()?;
+            if point.len() != 65 || point[0] != 4 {
+                return None;
+            }
+            let (x, y) = point[1..].split_at(32);
+            (None, ec_public(EllipticCurve::P256, x, y)?, ec_jwk(x, y))
+        }
+        (Algorithm::RS256, true) => {
+            let signing = EncodingKey::from_rsa_pem(pem).ok()?;
+            let (n, e) = (utils.rsa_pub_components_from_private_key)(signing.as_bytes()).ok()?;
+            let verifying = DecodingKey::from_rsa_raw_components(&n, &e);
+            (Some(signing), verifying, rsa_jwk(&n, &e))
+        }
+        (Algorithm::RS256, false) => {
+            let public = DecodingKey::from_rsa_pem(pem).ok()?;
+            let der = public.try_get_as_bytes().ok()?;
+            let (n, e) = (utils.rsa_pub_components_from_public_key)(der).ok()?;
+            let verifying = DecodingKey::from_rsa_raw_components(&n, &e);
+            (None, verifying, rsa_jwk(&n, &e))
+        }
+        _ => return None,
+    };
+
+    (DEFAULT_PROVIDER.verifier_factory)(&alg.to_jwt(), &verifying).ok()?;
+    if let Some(signing) = &signing {
+        (DEFAULT_PROVIDER.signer_factory)(&alg.to_jwt(), signing).ok()?;
+    }
+    Some(Material::Pkix {
+        signing,
+        verifying,
+        jwk,
+    })
+}
+
+fn ec_public(curve: EllipticCurve, x: &[u8], y: &[u8]) -> Option<DecodingKey> {
+    if curve != EllipticCurve::P256 || x.len() != 32 || y.len() != 32 {
+        return None;
+    }
+    DecodingKey::from_ec_components(&URL_SAFE_NO_PAD.encode(x), &URL_SAFE_NO_PAD.encode(y)).ok()
+}
+
+fn ec_jwk(x: &[u8], y: &[u8]) -> AlgorithmParameters {
+    AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+        key_type: EllipticCurveKeyType::EC,
+        curve: EllipticCurve::P256,
+        x: URL_SAFE_NO_PAD.encode(x),
+        y: URL_SAFE_NO_PAD.encode(y),
+    })
+}
+
+fn rsa_jwk(n: &[u8], e: &[u8]) -> AlgorithmParameters {
+    AlgorithmParameters::RSA(RSAKeyParameters {
+        key_type: RSAKeyType::RSA,
+        n: URL_SAFE_NO_PAD.encode(n),
+        e: URL_SAFE_NO_PAD.encode(e),
+    })
+}
+
+fn checked_kid(kid: String) -> Result<String, KeyError> {
+    if kid.is_empty() || kid.len() > 256 {
+        return Err(KeyError::InvalidKid);
+    }
+    Ok(kid)
+}
+
+fn distinct_bytes(bytes: &[u8]) -> usize {
+    let mut seen = [false; 256];
+    bytes.iter().for_each(|&b| seen[b as usize] = true);
+    seen.iter().filter(|&&s| s).count()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

@@ -1,0 +1,129 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{Either, Full};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::layer::Responder;
+use super::service::refusal;
+use super::{ResponseBody, Verdict};
+
+type PendingCheck = Pin<Box<dyn Future<Output = Verdict> + Send + 'static>>;
+
+pin_project! {
+    /// The response future of [`Auth`](super::Auth).
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Checking {
+            check: PendingCheck,
+            service: Option<S>,
+            request: Option<Request<ReqBody>>,
+            responder: Arc<Responder>,
+        },
+        Called {
+            #[pin]
+            future: S::Future,
+        },
+        Rejected {
+            response: Option<Response<Full<Bytes>>>,
+        },
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn called(future: S::Future) -> Self {
+        Self {
+            state: State::Called { future },
+        }
+    }
+
+    pub(crate) fn rejected(response: Response<Full<Bytes>>) -> Self {
+        Self {
+            state: State::Rejected {
+                response: Some(response),
+            },
+        }
+    }
+
+    pub(crate) fn checking(
+        check: PendingCheck,
+        service: S,
+        request: Request<ReqBody>,
+        responder: Arc<Responder>,
+    ) -> Self {
+        Self {
+            state: State::Checking {
+                check,
+                service: Some(service),
+                request: Some(request),
+                responder,
+            },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let next = match this.state.as_mut().project() {
+                StateProj::Called { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(Either::Left)));
+                }
+                StateProj::Rejected { response } => {
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(response.map(Either::Right)));
+                }
+                StateProj::Checking {
+                    check,
+                    service,
+                    request,
+                    responder,
+                } => match ready!(check.as_mut().poll(cx)) {
+                    Verdict::Valid => {
+                        let (Some(mut service), Some(request)) = (service.take(), request.take())
+                        else {
+                            panic!("ResponseFuture polled after completion");
+                        };
+                        State::Called {
+                            future: service.call(request),
+                        }
+                    }
+                    verdict => State::Rejected {
+                        response: Some(responder.reject(refusal(verdict))),
+                    },
+                },
+            };
+            this.state.set(next);
+        }
+    }
+}

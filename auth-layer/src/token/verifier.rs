@@ -1,0 +1,138 @@
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use super::{ACCESS_TOKEN_TYPE, TokenConfig, TokenError, jws};
+use crate::claims::{AccessClaims, NoClaims, Registered};
+use crate::clock::{Clock, SystemClock};
+use crate::keys::KeySet;
+
+/// Verifies access tokens: signature, `typ`, `iss`, `aud`, `exp`, `nbf` and
+/// `iat`, with the configured leeway.
+///
+/// Cloning is cheap; clones share keys, configuration and clock.
+///
+/// # Example
+///
+/// A resource server that holds only the issuer's public key:
+///
+/// ```
+/// use auth_layer::{AccessVerifier, Algorithm, Key, KeySet, TokenConfig, TokenError};
+///
+/// let public = "-----BEGIN PUBLIC KEY-----
+/// MCowBQYDK2VwAyEAo2Pa91fFpG0YMgoLCCtM1Nkk3aCExx50DniRU/jkfSw=
+/// -----END PUBLIC KEY-----";
+/// let keys = KeySet::verify_only([Key::from_pem("ed-1", Algorithm::EdDSA, public)?])?;
+/// let verifier: AccessVerifier = AccessVerifier::new(keys, TokenConfig::new("auth", "api"));
+/// assert!(matches!(verifier.verify("not.a.token"), Err(TokenError::Malformed)));
+/// # Ok::<(), auth_layer::KeyError>(())
+/// ```
+pub struct AccessVerifier<C = NoClaims> {
+    inner: Arc<Inner>,
+    _claims: PhantomData<fn() -> C>,
+}
+
+struct Inner {
+    keys: KeySet,
+    config: TokenConfig,
+    clock: Arc<dyn Clock>,
+}
+
+impl<C> AccessVerifier<C> {
+    /// A verifier for tokens signed by `keys`, checked against `config`,
+    /// on the system clock.
+    pub fn new(keys: KeySet, config: TokenConfig) -> Self {
+        Self::with_clock(keys, config, Arc::new(SystemClock))
+    }
+
+    /// The same, with time from `clock`.
+    pub fn with_clock(keys: KeySet, config: TokenConfig, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                keys,
+                config,
+                clock,
+            }),
+            _claims: PhantomData,
+        }
+    }
+
+    /// The configuration tokens are checked against.
+    pub fn config(&self) -> &TokenConfig {
+        &self.inner.config
+    }
+
+    /// The clock the verifier reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+}
+
+impl<C: DeserializeOwned> AccessVerifier<C> {
+    /// Verifies `token` and returns its claims.
+    ///
+    /// # Errors
+    ///
+    /// A [`TokenError`] saying why the token was refused;
+    /// [`TokenError::is_expired`] tells an expired token from an invalid one.
+    pub fn verify(&self, token: &str) -> Result<AccessClaims<C>, TokenError> {
+        let inner = &*self.inner;
+        let claims: AccessClaims<C> = jws::decode(
+            &inner.keys,
+            token,
+            ACCESS_TOKEN_TYPE,
+            inner.config.max_token_len,
+        )?;
+        validate(&claims, &inner.config, inner.clock.now())?;
+        Ok(claims)
+    }
+}
+
+/// Checks the registered claims of a token whose signature has verified.
+///
+/// Issuer and audience come before time, so that "expired" is only ever
+/// said of a token that is otherwise ours.
+pub(crate) fn validate(
+    claims: &impl Registered,
+    config: &TokenConfig,
+    now: i64,
+) -> Result<(), TokenError> {
+    if claims.iss() != config.issuer {
+        return Err(TokenError::WrongIssuer);
+    }
+    if let Some(aud) = claims.aud()
+        && !aud.iter().any(|a| *a == config.audience)
+    {
+        return Err(TokenError::WrongAudience);
+    }
+
+    let leeway = config.leeway;
+    let not_before = claims.nbf().unwrap_or(i64::MIN).max(claims.iat());
+    if not_before > now.saturating_add(leeway) {
+        return Err(TokenError::NotYetValid);
+    }
+    if now >= claims.exp().saturating_add(leeway) {
+        return Err(TokenError::Expired);
+    }
+    Ok(())
+}
+
+impl<C> Clone for AccessVerifier<C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<C> fmt::Debug for AccessVerifier<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessVerifier")
+            .field("keys", &self.inner.keys)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}

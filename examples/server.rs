@@ -1,0 +1,46 @@
+//! The reference server: `cargo run --release --example server`.
+//!
+//! Environment: `ADDR` (default `127.0.0.1:3000`), `ACCESS_TTL` (default
+//! `15m`), `REFRESH_TTL` (default `7d`), `ACCESS_SECRET` and
+//! `REFRESH_SECRET` (random per process when unset). Demo user `demo`,
+//! password `demo-password`.
+
+use std::process::ExitCode;
+
+use tokenpair::reference::{Config, Server};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    if config.random_secrets {
+        tracing::warn!(
+            "ACCESS_SECRET or REFRESH_SECRET is unset: using a random secret, \
+             so tokens will not survive a restart"
+        );
+    }
+    let server = Server::new(&config)?;
+
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, store = "none", "reference server listening");
+    axum::serve(listener, server.router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
