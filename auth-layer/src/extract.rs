@@ -21,7 +21,7 @@ use crate::layer::Rejection;
 /// use auth_layer::{Authenticated, NoClaims};
 ///
 /// async fn me(Authenticated(claims): Authenticated<NoClaims>) -> String {
-///     format!("user {} in session {}", claims.sub, claims.sid)
+///     format!("user {} in session {}", claims.sub(), claims.sid())
 /// }
 /// # let _: axum::Router = axum::Router::new().route("/me", axum::routing::get(me));
 /// ```

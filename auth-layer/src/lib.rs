@@ -33,8 +33,8 @@
 //!     .layer(AuthLayer::new(issuer.access_verifier::<NoClaims>()))
 //!     .service(service_fn(|request: Request<Full<Bytes>>| async move {
 //!         let claims = request.extensions().get::<AccessClaims>().unwrap();
-//!         let hello = format!("hello, {}", claims.sub);
-//!         Ok::<_, Infallible>(Response::new(Full::from(hello)))
+//!         let hello = format!("hello, {}", claims.sub());
+//!         Ok::<_, Infallible>(Response::new(Full::<Bytes>::from(hello)))
 //!     }));
 //!
 //! // After checking a password, the application issues a pair.

@@ -114,5 +114,5 @@ fn is_demo_user(credentials: &Credentials) -> bool {
 }
 
 async fn me(Authenticated(claims): Authenticated<NoClaims>) -> Json<serde_json::Value> {
-    Json(json!({ "userId": claims.sub, "sessionId": claims.sid }))
+    Json(json!({ "userId": claims.sub(), "sessionId": claims.sid() }))
 }

@@ -14,6 +14,7 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use sha2::Sha256;
 
 use super::{Algorithm, KeyError};
+use crate::token::jws::{Kind, encoded_header};
 
 /// The shortest HS256 secret accepted, in bytes (RFC 7518, section 3.2).
 pub(crate) const MIN_SECRET_LEN: usize = 32;
@@ -43,6 +44,8 @@ pub struct Key {
     alg: Algorithm,
     can_sign: bool,
     material: Material,
+    /// The encoded headers of access and refresh tokens signed by this key.
+    headers: [String; 2],
 }
 
 #[derive(Clone)]
@@ -51,14 +54,17 @@ enum Material {
     /// inner and outer pads are not recomputed on every call.
     Hmac(Hmac<Sha256>),
     Ed25519 {
-        signing: Option<ed25519_dalek::SigningKey>,
+        signing: Option<Box<ed25519_dalek::SigningKey>>,
         verifying: ed25519_dalek::VerifyingKey,
     },
-    Pkix {
-        signing: Option<EncodingKey>,
-        verifying: DecodingKey,
-        jwk: AlgorithmParameters,
-    },
+    Pkix(Box<Pkix>),
+}
+
+#[derive(Clone)]
+struct Pkix {
+    signing: Option<EncodingKey>,
+    verifying: DecodingKey,
+    jwk: AlgorithmParameters,
 }
 
 impl Key {
@@ -85,12 +91,12 @@ impl Key {
 
         let mac = Hmac::<Sha256>::new_from_slice(secret)
             .map_err(|_| KeyError::WeakSecret { kid: kid.clone() })?;
-        Ok(Self {
+        Ok(Self::assemble(
             kid,
-            alg: Algorithm::HS256,
-            can_sign: true,
-            material: Material::Hmac(mac),
-        })
+            Algorithm::HS256,
+            true,
+            Material::Hmac(mac),
+        ))
     }
 
     /// A key from PEM text: a private key (PKCS#8 `PRIVATE KEY`, or for RSA
@@ -123,7 +129,7 @@ impl Key {
                     .map_err(|_| invalid())?;
                 Material::Ed25519 {
                     verifying: signing.verifying_key(),
-                    signing: Some(signing),
+                    signing: Some(Box::new(signing)),
                 }
             }
             (Algorithm::EdDSA, false) => {
@@ -143,12 +149,24 @@ impl Key {
             (Algorithm::HS256, _) => return Err(invalid()),
         };
 
-        Ok(Self {
+        Ok(Self::assemble(kid, alg, private, material))
+    }
+
+    fn assemble(kid: String, alg: Algorithm, can_sign: bool, material: Material) -> Self {
+        let mut key = Self {
             kid,
             alg,
-            can_sign: private,
+            can_sign,
             material,
-        })
+            headers: Default::default(),
+        };
+        key.headers = [Kind::Access, Kind::Refresh].map(|kind| encoded_header(&key, kind));
+        key
+    }
+
+    /// The encoded header of tokens of `kind` signed by this key.
+    pub(crate) fn encoded_header(&self, kind: Kind) -> &str {
+        &self.headers[kind as usize]
     }
 
     /// The same key, stripped of the right to sign: what a key set keeps
@@ -159,7 +177,7 @@ impl Key {
         match &mut key.material {
             Material::Hmac(_) => {}
             Material::Ed25519 { signing, .. } => *signing = None,
-            Material::Pkix { signing, .. } => *signing = None,
+            Material::Pkix(pkix) => pkix.signing = None,
         }
         key
     }
@@ -191,7 +209,7 @@ impl Key {
                     x: URL_SAFE_NO_PAD.encode(verifying.as_bytes()),
                 })
             }
-            Material::Pkix { jwk, .. } => jwk.clone(),
+            Material::Pkix(pkix) => pkix.jwk.clone(),
         };
         let key_algorithm = match self.alg {
             Algorithm::EdDSA => KeyAlgorithm::EdDSA,
@@ -226,8 +244,8 @@ impl Key {
                 let signing = signing.as_ref().ok_or_else(failed)?;
                 Ok(signing.sign(message).to_bytes().to_vec())
             }
-            Material::Pkix { signing, .. } => {
-                let signing = signing.as_ref().ok_or_else(failed)?;
+            Material::Pkix(pkix) => {
+                let signing = pkix.signing.as_ref().ok_or_else(failed)?;
                 let signer = (DEFAULT_PROVIDER.signer_factory)(&self.alg.to_jwt(), signing)
                     .map_err(|_| failed())?;
                 signer.try_sign(message).map_err(|_| failed())
@@ -249,9 +267,9 @@ impl Key {
                 };
                 verifying.verify_strict(message, &signature).is_ok()
             }
-            Material::Pkix { verifying, .. } => {
-                let Ok(verifier) =
-                    (DEFAULT_PROVIDER.verifier_factory)(&self.alg.to_jwt(), verifying)
+            Material::Pkix(pkix) => {
+                let alg = self.alg.to_jwt();
+                let Ok(verifier) = (DEFAULT_PROVIDER.verifier_factory)(&alg, &pkix.verifying)
                 else {
                     return false;
                 };
@@ -313,11 +331,11 @@ fn pkix_material(alg: Algorithm, pem: &[u8], private: bool) -> Option<Material> 
     if let Some(signing) = &signing {
         (DEFAULT_PROVIDER.signer_factory)(&alg.to_jwt(), signing).ok()?;
     }
-    Some(Material::Pkix {
+    Some(Material::Pkix(Box::new(Pkix {
         signing,
         verifying,
         jwk,
-    })
+    })))
 }
 
 fn ec_public(curve: EllipticCurve, x: &[u8], y: &[u8]) -> Option<DecodingKey> {
@@ -359,4 +377,116 @@ fn distinct_bytes(bytes: &[u8]) -> usize {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED25519: &str = include_str!("../../tests/keys/ed25519.pem");
+    const ED25519_PUB: &str = include_str!("../../tests/keys/ed25519.pub.pem");
+    const ES256: &str = include_str!("../../tests/keys/es256.pem");
+    const ES256_PUB: &str = include_str!("../../tests/keys/es256.pub.pem");
+    const ES384: &str = include_str!("../../tests/keys/es384.pem");
+    const RS256: &str = include_str!("../../tests/keys/rs256.pem");
+    const RS256_PUB: &str = include_str!("../../tests/keys/rs256.pub.pem");
+
+    #[test]
+    fn a_secret_under_32_bytes_is_refused_with_its_length() {
+        let err = Key::hs256("k", [7u8; 31]).unwrap_err();
+        assert!(matches!(
+            err,
+            KeyError::SecretTooShort {
+                len: 31,
+                min: 32,
+                ..
+            }
+        ));
+        assert_eq!(
+            err.to_string(),
+            "HS256 secret for key `k` is 31 bytes long; at least 32 bytes are required"
+        );
+    }
+
+    #[test]
+    fn a_repetitive_secret_is_refused() {
+        let err = Key::hs256("k", "ab".repeat(32)).unwrap_err();
+        assert!(matches!(err, KeyError::WeakSecret { .. }));
+    }
+
+    #[test]
+    fn an_empty_kid_is_refused() {
+        assert!(matches!(
+            Key::hs256("", b"0123456789abcdefghijklmnopqrstuv"),
+            Err(KeyError::InvalidKid)
+        ));
+    }
+
+    #[test]
+    fn every_asymmetric_private_key_signs_and_its_public_key_verifies() {
+        for (alg, private, public) in [
+            (Algorithm::EdDSA, ED25519, ED25519_PUB),
+            (Algorithm::ES256, ES256, ES256_PUB),
+            (Algorithm::RS256, RS256, RS256_PUB),
+        ] {
+            let signer = Key::from_pem("s", alg, private).unwrap();
+            let verifier = Key::from_pem("v", alg, public).unwrap();
+            assert!(signer.can_sign() && !verifier.can_sign(), "{alg}");
+
+            let signature = signer.sign(b"message").unwrap();
+            assert!(verifier.verify(b"message", &signature), "{alg}");
+            assert!(!verifier.verify(b"massage", &signature), "{alg}");
+            assert!(verifier.sign(b"message").is_err(), "{alg}");
+        }
+    }
+
+    #[test]
+    fn a_pem_for_another_algorithm_is_refused() {
+        assert!(Key::from_pem("k", Algorithm::ES256, ES384).is_err());
+        assert!(Key::from_pem("k", Algorithm::ES256, RS256).is_err());
+        assert!(Key::from_pem("k", Algorithm::EdDSA, ES256).is_err());
+        assert!(Key::from_pem("k", Algorithm::RS256, "not a pem").is_err());
+        assert!(Key::from_pem("k", Algorithm::HS256, ED25519).is_err());
+    }
+
+    #[test]
+    fn an_all_zero_ecdsa_signature_does_not_verify() {
+        let key = Key::from_pem("k", Algorithm::ES256, ES256_PUB).unwrap();
+        assert!(!key.verify(b"message", &[0u8; 64]));
+    }
+
+    #[test]
+    fn hmac_keys_have_no_public_jwk() {
+        let key = Key::hs256("k", b"0123456789abcdefghijklmnopqrstuv").unwrap();
+        assert!(key.public_jwk().is_none());
+    }
+
+    #[test]
+    fn public_jwks_carry_kid_and_algorithm() {
+        for (alg, pem, kty) in [
+            (Algorithm::EdDSA, ED25519_PUB, "OKP"),
+            (Algorithm::ES256, ES256, "EC"),
+            (Algorithm::RS256, RS256_PUB, "RSA"),
+        ] {
+            let jwk = Key::from_pem("kid-1", alg, pem)
+                .unwrap()
+                .public_jwk()
+                .unwrap();
+            let json = serde_json::to_value(&jwk).unwrap();
+            assert_eq!(json["kid"], "kid-1");
+            assert_eq!(json["alg"], alg.as_str());
+            assert_eq!(json["kty"], kty);
+            assert_eq!(json["use"], "sig");
+            assert!(json.get("d").is_none(), "private material leaked for {alg}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let secret = "a secret that must not be printed!!";
+        let key = Key::hs256("k", secret).unwrap();
+        let debug = format!("{key:?}");
+        assert!(!debug.contains(secret));
+        assert!(debug.contains("kid: \"k\""));
+    }
 }

@@ -101,3 +101,55 @@ impl KeySet {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(kid: &str) -> Key {
+        Key::hs256(kid, format!("{kid}: a secret of thirty-two bytes or more")).unwrap()
+    }
+
+    #[test]
+    fn the_signing_key_comes_first_and_old_keys_only_verify() {
+        let set = KeySet::new(key("new"))
+            .unwrap()
+            .with_verify_key(key("old"))
+            .unwrap();
+        assert_eq!(set.signing_key().unwrap().kid(), "new");
+        assert!(!set.find("old").unwrap().can_sign());
+    }
+
+    #[test]
+    fn duplicate_kids_are_refused() {
+        let set = KeySet::new(key("a")).unwrap();
+        assert!(matches!(
+            set.with_verify_key(key("a")),
+            Err(KeyError::DuplicateKid(_))
+        ));
+    }
+
+    #[test]
+    fn a_verify_only_set_cannot_sign() {
+        let set = KeySet::verify_only([key("a"), key("b")]).unwrap();
+        assert!(set.signing_key().is_none());
+        assert!(KeySet::new(key("a").verify_only()).is_err());
+    }
+
+    #[test]
+    fn jwks_leaves_hmac_secrets_out() {
+        let ed = Key::from_pem(
+            "ed",
+            crate::Algorithm::EdDSA,
+            include_str!("../../tests/keys/ed25519.pem"),
+        )
+        .unwrap();
+        let set = KeySet::new(ed)
+            .unwrap()
+            .with_verify_key(key("hmac"))
+            .unwrap();
+        let jwks = set.jwks();
+        assert_eq!(jwks.keys.len(), 1);
+        assert_eq!(jwks.keys[0].common.key_id.as_deref(), Some("ed"));
+    }
+}

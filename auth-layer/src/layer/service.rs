@@ -50,11 +50,11 @@ where
         let check = match &shared.check {
             None => Check::Ready(Verdict::Valid),
             Some(check) => check.check(TokenRef {
-                sub: &claims.sub,
-                sid: &claims.sid,
-                jti: &claims.jti,
-                iat: claims.iat,
-                exp: claims.exp,
+                sub: claims.sub(),
+                sid: claims.sid(),
+                jti: claims.jti(),
+                iat: claims.iat(),
+                exp: claims.exp(),
             }),
         };
         request.extensions_mut().insert(claims);

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Issuer, audience, lifetimes and verification tolerances.
@@ -15,8 +16,8 @@ use std::time::Duration;
 /// ```
 #[derive(Clone, Debug)]
 pub struct TokenConfig {
-    pub(crate) issuer: String,
-    pub(crate) audience: String,
+    pub(crate) issuer: Arc<str>,
+    pub(crate) audience: Arc<str>,
     pub(crate) access_ttl: Duration,
     pub(crate) refresh_ttl: Duration,
     pub(crate) leeway: i64,
@@ -37,8 +38,8 @@ impl TokenConfig {
     /// (`aud`); both are checked on every access token.
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Self {
-            issuer: issuer.into(),
-            audience: audience.into(),
+            issuer: Arc::from(issuer.into()),
+            audience: Arc::from(audience.into()),
             access_ttl: Self::DEFAULT_ACCESS_TTL,
             refresh_ttl: Self::DEFAULT_REFRESH_TTL,
             leeway: Self::DEFAULT_LEEWAY.as_secs() as i64,

@@ -3,12 +3,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::jws::{self, Kind};
 use super::verifier::validate;
-use super::{
-    ACCESS_TOKEN_TYPE, AccessVerifier, IssuedToken, REFRESH_TOKEN_TYPE, TokenConfig, TokenError,
-    TokenPair, jws,
-};
-use crate::claims::{AccessClaims, RefreshClaims};
+use super::{AccessVerifier, IssuedToken, TokenConfig, TokenError, TokenPair};
+use crate::claims::{AccessPayload, RefreshClaims};
 use crate::clock::{Clock, SystemClock};
 use crate::id::random_id;
 use crate::keys::{KeyError, KeySet};
@@ -32,7 +30,7 @@ use crate::keys::{KeyError, KeySet};
 ///
 /// let pair = issuer.issue_pair("user-42", "session-1", &NoClaims {})?;
 /// let claims = issuer.access_verifier::<NoClaims>().verify(pair.access_token())?;
-/// assert_eq!(claims.sub, "user-42");
+/// assert_eq!(claims.sub(), "user-42");
 /// assert_eq!(issuer.verify_refresh(pair.refresh_token())?.sid, "session-1");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -122,22 +120,23 @@ impl TokenIssuer {
     ) -> Result<IssuedToken, TokenError> {
         let inner = &*self.inner;
         let iat = inner.clock.now();
-        let claims = AccessClaims {
-            iss: inner.config.issuer.clone(),
-            aud: vec![inner.config.audience.clone()],
-            sub: subject.to_owned(),
+        let jti = random_id();
+        let claims = AccessPayload {
+            iss: &inner.config.issuer,
+            aud: &[&inner.config.audience],
+            sub: subject,
             iat,
             exp: expiry(iat, inner.config.access_ttl),
             nbf: None,
-            jti: random_id(),
-            sid: session_id.to_owned(),
+            jti: &jti,
+            sid: session_id,
             extra,
         };
         let key = inner.access.signing_key().ok_or(KeyError::NoSigningKey)?;
         Ok(IssuedToken {
-            token: jws::encode(key, ACCESS_TOKEN_TYPE, &claims)?,
-            jti: claims.jti,
+            token: jws::encode(key, Kind::Access, &claims)?,
             expires_at: claims.exp,
+            jti,
         })
     }
 
@@ -154,7 +153,7 @@ impl TokenIssuer {
         let inner = &*self.inner;
         let iat = inner.clock.now();
         let claims = RefreshClaims {
-            iss: inner.config.issuer.clone(),
+            iss: inner.config.issuer.to_string(),
             sub: subject.to_owned(),
             iat,
             exp: expiry(iat, inner.config.refresh_ttl),
@@ -164,7 +163,7 @@ impl TokenIssuer {
         };
         let key = inner.refresh.signing_key().ok_or(KeyError::NoSigningKey)?;
         Ok(IssuedToken {
-            token: jws::encode(key, REFRESH_TOKEN_TYPE, &claims)?,
+            token: jws::encode(key, Kind::Refresh, &claims)?,
             jti: claims.jti,
             expires_at: claims.exp,
         })
@@ -182,8 +181,9 @@ impl TokenIssuer {
         let claims: RefreshClaims = jws::decode(
             &inner.refresh,
             token,
-            REFRESH_TOKEN_TYPE,
+            Kind::Refresh,
             inner.config.max_token_len,
+            jws::parse_claims,
         )?;
         validate(&claims, &inner.config, inner.clock.now())?;
         Ok(claims)
@@ -227,5 +227,183 @@ impl fmt::Debug for TokenIssuer {
             .field("refresh_keys", &self.inner.refresh)
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::claims::NoClaims;
+    use crate::clock::ManualClock;
+    use crate::keys::Key;
+
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Roles {
+        roles: Vec<String>,
+    }
+
+    fn keys(kid: &str) -> KeySet {
+        KeySet::new(
+            Key::hs256(kid, format!("{kid}: a secret of thirty-two bytes or more")).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn issuer_at(clock: &ManualClock, config: TokenConfig) -> TokenIssuer {
+        TokenIssuer::with_clock(keys("a1"), keys("r1"), config, Arc::new(clock.clone())).unwrap()
+    }
+
+    fn config() -> TokenConfig {
+        TokenConfig::new("iss", "aud")
+    }
+
+    #[test]
+    fn an_issued_pair_verifies_with_the_applications_claims() {
+        let clock = ManualClock::new(1_000_000);
+        let issuer = issuer_at(&clock, config());
+        let roles = Roles {
+            roles: vec!["admin".into()],
+        };
+
+        let pair = issuer.issue_pair("alice", "s1", &roles).unwrap();
+        let claims = issuer
+            .access_verifier::<Roles>()
+            .verify(pair.access_token())
+            .unwrap();
+
+        assert_eq!(claims.extra, roles);
+        assert_eq!((claims.sub(), claims.sid()), ("alice", "s1"));
+        assert_eq!(
+            (claims.iat(), claims.exp()),
+            (1_000_000, 1_000_000 + 15 * 60)
+        );
+        assert_eq!(claims.jti(), pair.access.jti());
+        assert_eq!(claims.aud().collect::<Vec<_>>(), ["aud"]);
+        assert_eq!(pair.expires_in(), 900);
+        let refresh = issuer.verify_refresh(pair.refresh_token()).unwrap();
+        assert_eq!(refresh.exp, 1_000_000 + 7 * 24 * 3600);
+    }
+
+    #[test]
+    fn an_access_token_expires_after_its_lifetime_and_the_leeway() {
+        let clock = ManualClock::new(1_000_000);
+        let issuer = issuer_at(&clock, config().access_ttl(Duration::from_secs(60)));
+        let verifier = issuer.access_verifier::<NoClaims>();
+        let token = issuer.issue_access("alice", "s1", &NoClaims {}).unwrap();
+
+        clock.advance(Duration::from_secs(60 + 4));
+        assert!(verifier.verify(token.as_str()).is_ok());
+        clock.advance(Duration::from_secs(1));
+        assert!(verifier.verify(token.as_str()).unwrap_err().is_expired());
+    }
+
+    #[test]
+    fn tokens_issued_in_the_future_are_not_valid_yet() {
+        let clock = ManualClock::new(1_000_000);
+        let issuer = issuer_at(&clock, config());
+        let token = issuer.issue_access("alice", "s1", &NoClaims {}).unwrap();
+
+        clock.set(1_000_000 - 60);
+        let err = issuer
+            .access_verifier::<NoClaims>()
+            .verify(token.as_str())
+            .unwrap_err();
+        assert!(matches!(err, TokenError::NotYetValid));
+    }
+
+    #[test]
+    fn a_refresh_token_is_not_an_access_token_nor_the_reverse() {
+        let clock = ManualClock::new(1_000_000);
+        let issuer = issuer_at(&clock, config());
+        let pair = issuer.issue_pair("alice", "s1", &NoClaims {}).unwrap();
+
+        let as_access = issuer
+            .access_verifier::<NoClaims>()
+            .verify(pair.refresh_token());
+        assert!(matches!(as_access, Err(TokenError::UnknownKey)));
+        assert!(issuer.verify_refresh(pair.access_token()).is_err());
+    }
+
+    #[test]
+    fn the_typ_header_is_checked_even_when_keys_are_shared() {
+        let clock = ManualClock::new(1_000_000);
+        let issuer = issuer_at(&clock, config());
+        let refresh = issuer.issue_refresh("alice", "s1").unwrap();
+        let verifier: AccessVerifier =
+            AccessVerifier::with_clock(keys("r1"), config(), Arc::new(clock.clone()));
+        assert!(matches!(
+            verifier.verify(refresh.as_str()),
+            Err(TokenError::WrongType)
+        ));
+    }
+
+    #[test]
+    fn other_issuers_and_audiences_are_refused() {
+        let clock = ManualClock::new(1_000_000);
+        let ours = issuer_at(&clock, config()).access_verifier::<NoClaims>();
+        let theirs = issuer_at(&clock, TokenConfig::new("other", "aud"));
+        let token = theirs.issue_access("a", "s", &NoClaims {}).unwrap();
+        assert!(matches!(
+            ours.verify(token.as_str()),
+            Err(TokenError::WrongIssuer)
+        ));
+
+        let theirs = issuer_at(&clock, TokenConfig::new("iss", "other"));
+        let token = theirs.issue_access("a", "s", &NoClaims {}).unwrap();
+        assert!(matches!(
+            ours.verify(token.as_str()),
+            Err(TokenError::WrongAudience)
+        ));
+    }
+
+    #[test]
+    fn tokens_of_a_retired_key_verify_after_rotation() {
+        let clock = ManualClock::new(1_000_000);
+        let before = issuer_at(&clock, config());
+        let token = before.issue_access("alice", "s1", &NoClaims {}).unwrap();
+
+        let old = Key::hs256("a1", "a1: a secret of thirty-two bytes or more").unwrap();
+        let rotated =
+            KeySet::new(Key::hs256("a2", "a2: the next secret, 32 bytes or more").unwrap())
+                .unwrap()
+                .with_verify_key(old)
+                .unwrap();
+        let after =
+            TokenIssuer::with_clock(rotated, keys("r1"), config(), Arc::new(clock)).unwrap();
+
+        let verifier = after.access_verifier::<NoClaims>();
+        assert!(verifier.verify(token.as_str()).is_ok());
+        let fresh = after.issue_access("alice", "s1", &NoClaims {}).unwrap();
+        assert!(
+            fresh
+                .as_str()
+                .starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImEyIn0.")
+        );
+    }
+
+    #[test]
+    fn access_and_refresh_sets_may_not_share_a_key() {
+        let shared = TokenIssuer::new(keys("k"), keys("k"), config());
+        assert!(matches!(shared, Err(KeyError::DuplicateKid(_))));
+    }
+
+    #[test]
+    fn pairs_serialize_as_the_endpoint_json_and_debug_hides_the_tokens() {
+        let issuer = issuer_at(&ManualClock::new(1_000_000), config());
+        let pair = issuer.issue_pair("alice", "s1", &NoClaims {}).unwrap();
+
+        let json: serde_json::Value = serde_json::from_str(&pair.to_json()).unwrap();
+        assert_eq!(json["accessToken"], pair.access_token());
+        assert_eq!(json["refreshToken"], pair.refresh_token());
+        assert_eq!(json["tokenType"], "Bearer");
+        assert_eq!(json["expiresIn"], 900);
+
+        let debug = format!("{pair:?}");
+        assert!(!debug.contains(pair.access_token()));
+        assert!(!debug.contains(pair.refresh_token()));
     }
 }

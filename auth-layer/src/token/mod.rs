@@ -9,8 +9,9 @@
 
 mod config;
 mod error;
+mod flat;
 mod issuer;
-mod jws;
+pub(crate) mod jws;
 mod pair;
 mod verifier;
 

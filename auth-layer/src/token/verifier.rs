@@ -2,10 +2,12 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
+use serde::de::value::MapDeserializer;
+use serde::de::{self, DeserializeOwned};
 
-use super::{ACCESS_TOKEN_TYPE, TokenConfig, TokenError, jws};
-use crate::claims::{AccessClaims, NoClaims, Registered};
+use super::jws::{self, Kind};
+use super::{TokenConfig, TokenError, flat};
+use crate::claims::{AccessClaims, AudienceBuilder, NoClaims, Registered};
 use crate::clock::{Clock, SystemClock};
 use crate::keys::KeySet;
 
@@ -79,15 +81,48 @@ impl<C: DeserializeOwned> AccessVerifier<C> {
     /// [`TokenError::is_expired`] tells an expired token from an invalid one.
     pub fn verify(&self, token: &str) -> Result<AccessClaims<C>, TokenError> {
         let inner = &*self.inner;
-        let claims: AccessClaims<C> = jws::decode(
+        let claims = jws::decode(
             &inner.keys,
             token,
-            ACCESS_TOKEN_TYPE,
+            Kind::Access,
             inner.config.max_token_len,
+            |json| read_claims(json, &inner.config),
         )?;
         validate(&claims, &inner.config, inner.clock.now())?;
         Ok(claims)
     }
+}
+
+/// Reads access claims with the fast reader where the payload allows,
+/// and with `serde_json` otherwise.
+fn read_claims<C: DeserializeOwned>(
+    json: &[u8],
+    config: &TokenConfig,
+) -> Result<AccessClaims<C>, TokenError> {
+    let Some(flat) = flat::read(json) else {
+        return jws::parse_claims(json);
+    };
+    // The payload held no claims of the application's, so `C` is read from
+    // an empty object: `NoClaims` succeeds, a type with required fields
+    // fails as it would have with `serde_json`.
+    let no_fields = MapDeserializer::<_, de::value::Error>::new(std::iter::empty::<((), ())>());
+    let extra = C::deserialize(no_fields).map_err(|_| TokenError::InvalidClaims)?;
+    let iss = if flat.iss == &*config.issuer {
+        Arc::clone(&config.issuer)
+    } else {
+        Arc::from(flat.iss)
+    };
+    Ok(AccessClaims::assemble(
+        iss,
+        AudienceBuilder::new(flat.aud.into_iter(), &config.audience),
+        flat.sub,
+        flat.jti,
+        flat.sid,
+        flat.iat,
+        flat.exp,
+        flat.nbf,
+        extra,
+    ))
 }
 
 /// Checks the registered claims of a token whose signature has verified.
@@ -99,12 +134,10 @@ pub(crate) fn validate(
     config: &TokenConfig,
     now: i64,
 ) -> Result<(), TokenError> {
-    if claims.iss() != config.issuer {
+    if claims.iss() != &*config.issuer {
         return Err(TokenError::WrongIssuer);
     }
-    if let Some(aud) = claims.aud()
-        && !aud.iter().any(|a| *a == config.audience)
-    {
+    if claims.has_audience(&config.audience) == Some(false) {
         return Err(TokenError::WrongAudience);
     }
 
