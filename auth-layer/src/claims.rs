@@ -136,20 +136,13 @@ impl<C> AccessClaims<C> {
 pub(crate) struct AudienceBuilder(Audience);
 
 impl AudienceBuilder {
-    pub(crate) fn new<'a>(
-        mut all: impl ExactSizeIterator<Item = &'a str>,
-        expected: &Arc<str>,
-    ) -> Self {
-        if all.len() == 1 {
-            let one = all.next().unwrap_or_default();
-            let shared = if one == &**expected {
-                Arc::clone(expected)
-            } else {
-                Arc::from(one)
-            };
-            return Self(Audience::One(shared));
-        }
-        Self(Audience::Many(all.map(str::to_owned).collect()))
+    pub(crate) fn one(aud: &str, expected: &Arc<str>) -> Self {
+        let shared = if aud == &**expected {
+            Arc::clone(expected)
+        } else {
+            Arc::from(aud)
+        };
+        Self(Audience::One(shared))
     }
 }
 

@@ -1,8 +1,8 @@
 //! A fast reader for the common shape of an access token's payload: a flat
 //! JSON object holding exactly the registered claims.
 //!
-//! It accepts a strict subset of JSON (no escapes, integers only, no other
-//! keys, no duplicates) and for that subset yields what `serde_json` would.
+//! It accepts a strict subset of JSON (no escapes, integers only, a single
+//! audience, no other keys, no duplicates) and for that subset yields what `serde_json` would.
 //! Anything outside the subset returns `None`, and the caller parses the
 //! payload with `serde_json` instead, so the reader can only ever be faster,
 //! never more lenient.
@@ -10,7 +10,7 @@
 /// The registered claims, borrowed from the payload.
 pub(crate) struct Flat<'a> {
     pub(crate) iss: &'a str,
-    pub(crate) aud: Vec<&'a str>,
+    pub(crate) aud: &'a str,
     pub(crate) sub: &'a str,
     pub(crate) iat: i64,
     pub(crate) exp: i64,
@@ -22,7 +22,7 @@ pub(crate) struct Flat<'a> {
 #[derive(Default)]
 struct Seen<'a> {
     iss: Option<&'a str>,
-    aud: Option<Vec<&'a str>>,
+    aud: Option<&'a str>,
     sub: Option<&'a str>,
     iat: Option<i64>,
     exp: Option<i64>,
@@ -46,7 +46,7 @@ pub(crate) fn read(json: &[u8]) -> Option<Flat<'_>> {
         r.expect(b':')?;
         match key {
             "iss" => once(&mut seen.iss, r.string()?)?,
-            "aud" => once(&mut seen.aud, r.audience()?)?,
+            "aud" => once(&mut seen.aud, r.string()?)?,
             "sub" => once(&mut seen.sub, r.string()?)?,
             "iat" => once(&mut seen.iat, r.integer()?)?,
             "exp" => once(&mut seen.exp, r.integer()?)?,
@@ -160,29 +160,6 @@ impl<'a> Reader<'a> {
         }
         self.integer().map(Some)
     }
-
-    /// A string, or an array of strings.
-    fn audience(&mut self) -> Option<Vec<&'a str>> {
-        self.skip_ws();
-        if self.json.get(self.at) != Some(&b'[') {
-            return Some(vec![self.string()?]);
-        }
-        self.at += 1;
-        let mut all = Vec::new();
-        self.skip_ws();
-        if self.json.get(self.at) == Some(&b']') {
-            self.at += 1;
-            return Some(all);
-        }
-        loop {
-            all.push(self.string()?);
-            match self.next()? {
-                b',' => continue,
-                b']' => return Some(all),
-                _ => return None,
-            }
-        }
-    }
 }
 
 /// How many bytes at the start of `bytes` can stand in a JSON string as
@@ -225,7 +202,7 @@ mod tests {
         };
         let full: AccessClaims = serde_json::from_str(json).expect("serde_json refused it");
         assert_eq!(flat.iss, full.iss());
-        assert_eq!(flat.aud, full.aud().collect::<Vec<_>>());
+        assert_eq!(vec![flat.aud], full.aud().collect::<Vec<_>>());
         assert_eq!(
             (flat.sub, flat.jti, flat.sid),
             (full.sub(), full.jti(), full.sid())
@@ -255,9 +232,9 @@ mod tests {
     fn the_usual_payload_is_read_as_serde_json_reads_it() {
         assert!(agrees(&format!(r#"{{"aud":"a",{BASE}}}"#)));
         assert!(agrees(&format!(
-            r#" {{ "aud" : [ "a" , "b" ] , {BASE} , "nbf" : null }} "#
+            r#" {{ "aud" : "a" , {BASE} , "nbf" : null }} "#
         )));
-        assert!(agrees(&format!(r#"{{"aud":[],{BASE},"nbf":-5}}"#)));
+        assert!(agrees(&format!(r#"{{"aud":"",{BASE},"nbf":-5}}"#)));
         assert!(agrees(&format!(
             r#"{{"aud":"ü",{BASE},"nbf":9223372036854775807}}"#
         )));
@@ -276,6 +253,7 @@ mod tests {
             format!(r#"{{"aud":"a",{BASE}}} x"#),
             format!(r#"{{"aud":"a",{BASE},}}"#),
             format!(r#"{{"aud":["a",1],{BASE}}}"#),
+            format!(r#"{{"aud":["a","b"],{BASE}}}"#),
             format!(r#"{{"aud":null,{BASE}}}"#),
             format!(r#"[{{"aud":"a",{BASE}}}]"#),
             r#"{"aud":"a","iss":"i"}"#.to_owned(),

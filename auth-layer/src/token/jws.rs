@@ -17,8 +17,10 @@ use crate::keys::{Key, KeySet};
 const MAX_HEADER_LEN: usize = 1024;
 /// RSA-4096 signatures are the largest this crate verifies.
 const MAX_SIGNATURE_LEN: usize = 512;
+/// Signatures up to this size (HS256, EdDSA, ES256) are decoded on the stack.
+const STACK_SIGNATURE_LEN: usize = 64;
 /// Payloads up to this size are decoded on the stack.
-const STACK_PAYLOAD_LEN: usize = 1024;
+const STACK_PAYLOAD_LEN: usize = 512;
 
 /// The two kinds of token, told apart by their `typ` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,9 +120,16 @@ pub(crate) fn decode<T>(
         None => check_header(keys, header, kind.typ())?,
     };
 
-    let mut sig = [0u8; MAX_SIGNATURE_LEN];
-    let sig_len = decode_into(signature, &mut sig)?;
-    if !key.verify(signing_input.as_bytes(), &sig[..sig_len]) {
+    let verified = if base64::decoded_len_estimate(signature.len()) <= STACK_SIGNATURE_LEN {
+        let mut sig = [0u8; STACK_SIGNATURE_LEN];
+        let len = decode_into(signature, &mut sig)?;
+        key.verify(signing_input.as_bytes(), &sig[..len])
+    } else {
+        let mut sig = [0u8; MAX_SIGNATURE_LEN];
+        let len = decode_into(signature, &mut sig)?;
+        key.verify(signing_input.as_bytes(), &sig[..len])
+    };
+    if !verified {
         return Err(TokenError::BadSignature);
     }
 

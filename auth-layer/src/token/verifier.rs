@@ -114,7 +114,7 @@ fn read_claims<C: DeserializeOwned>(
     };
     Ok(AccessClaims::assemble(
         iss,
-        AudienceBuilder::new(flat.aud.into_iter(), &config.audience),
+        AudienceBuilder::one(flat.aud, &config.audience),
         flat.sub,
         flat.jti,
         flat.sid,
