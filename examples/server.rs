@@ -2,8 +2,9 @@
 //!
 //! Environment: `ADDR` (default `127.0.0.1:3000`), `ACCESS_TTL` (default
 //! `15m`), `REFRESH_TTL` (default `7d`), `ACCESS_SECRET` and
-//! `REFRESH_SECRET` (random per process when unset). Demo user `demo`,
-//! password `demo-password`.
+//! `REFRESH_SECRET` (random per process when unset), `REFRESH_GRACE`
+//! (default `10s`), `REDIS_URL` (the Redis store when set, memory
+//! otherwise). Demo user `demo`, password `demo-password`.
 
 use std::process::ExitCode;
 
@@ -33,10 +34,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
              so tokens will not survive a restart"
         );
     }
-    let server = Server::new(&config)?;
+    let server = Server::new(&config).await?;
 
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, store = "none", "reference server listening");
+    let store = server.sessions().store().name();
+    tracing::info!(addr = %listener.local_addr()?, store, "reference server listening");
     axum::serve(listener, server.router())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

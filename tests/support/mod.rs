@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_layer::Clock;
+use auth_layer::store::MemoryStore;
 use auth_layer::{
     AccessVerifier, AuthLayer, Authenticated, Key, KeySet, ManualClock, NoClaims, TokenConfig,
     TokenIssuer,
@@ -287,8 +289,9 @@ impl Reference {
         })
         .expect("a valid configuration");
         let clock = ManualClock::new(START);
-        let server =
-            Server::with_clock(&config, Arc::new(clock.clone())).expect("the reference server");
+        let shared: Arc<dyn Clock> = Arc::new(clock.clone());
+        let store = Arc::new(MemoryStore::with_clock(Arc::clone(&shared)));
+        let server = Server::with_store(&config, shared, store).expect("the reference server");
         let http = Http::new(serve(server.router()).await);
         Self {
             http,

@@ -24,7 +24,7 @@
 //! `{"error":"invalid_token","error_description":"the access token expired"}`;
 //! [`RenderRejection`] changes it in one place.
 
-mod bearer;
+pub(crate) mod bearer;
 mod check;
 mod future;
 #[allow(clippy::module_inception)]

@@ -80,16 +80,28 @@ impl<C: DeserializeOwned> AccessVerifier<C> {
     /// A [`TokenError`] saying why the token was refused;
     /// [`TokenError::is_expired`] tells an expired token from an invalid one.
     pub fn verify(&self, token: &str) -> Result<AccessClaims<C>, TokenError> {
+        let claims = self.verify_signed(token)?;
+        validate(&claims, &self.inner.config, self.inner.clock.now())?;
+        Ok(claims)
+    }
+
+    /// Verifies everything but `exp`, `nbf` and `iat`: enough to know who
+    /// sent a token, as logout needs even after the token has expired.
+    pub(crate) fn verify_identity(&self, token: &str) -> Result<AccessClaims<C>, TokenError> {
+        let claims = self.verify_signed(token)?;
+        validate(&claims, &self.inner.config, claims.iat())?;
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<AccessClaims<C>, TokenError> {
         let inner = &*self.inner;
-        let claims = jws::decode(
+        jws::decode(
             &inner.keys,
             token,
             Kind::Access,
             inner.config.max_token_len,
             |json| read_claims(json, &inner.config),
-        )?;
-        validate(&claims, &inner.config, inner.clock.now())?;
-        Ok(claims)
+        )
     }
 }
 
