@@ -66,7 +66,9 @@ impl Server {
             token_config,
             clock,
         )?;
-        let session_config = SessionConfig::default().grace(config.grace);
+        let session_config = SessionConfig::default()
+            .grace(config.grace)
+            .realm("tokenpair");
         Ok(Self {
             sessions: Sessions::from_arc(issuer, store, session_config),
         })
@@ -84,7 +86,7 @@ impl Server {
 
     /// The routes, with `/api/me` behind the auth layer.
     pub fn router(&self) -> Router {
-        let auth = self.sessions.layer::<NoClaims>().realm("tokenpair");
+        let auth = self.sessions.layer::<NoClaims>();
         let protected = Router::new().route("/api/me", get(me)).layer(auth);
 
         Router::new()
@@ -130,7 +132,7 @@ async fn login(State(sessions): State<Sessions>, Json(credentials): Json<Credent
         Ok(login) => login.response.into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "login failed");
-            err.to_response().into_response()
+            err.to_response("tokenpair").into_response()
         }
     }
 }

@@ -22,6 +22,7 @@ pub struct SessionConfig {
     pub(crate) cookie: CookieConfig,
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) max_body: usize,
+    pub(crate) realm: String,
 }
 
 impl Default for SessionConfig {
@@ -34,6 +35,7 @@ impl Default for SessionConfig {
             cookie: CookieConfig::default(),
             allowed_origins: Vec::new(),
             max_body: 16 * 1024,
+            realm: "api".to_owned(),
         }
     }
 }
@@ -87,6 +89,14 @@ impl SessionConfig {
         S: Into<String>,
     {
         self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The realm named in `WWW-Authenticate` challenges by
+    /// [`Sessions::layer`](super::Sessions::layer) and the logout endpoints
+    /// (default `"api"`).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
         self
     }
 

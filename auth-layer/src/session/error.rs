@@ -1,5 +1,6 @@
 use bytes::Bytes;
-use http::{Response, StatusCode};
+use http::header::WWW_AUTHENTICATE;
+use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
 use super::sessions::json_response;
@@ -93,6 +94,12 @@ pub enum SessionError {
     /// A token could not be issued, or the one presented is not valid.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// The access token was revoked.
+    #[error("the access token has been revoked")]
+    Revoked,
+    /// Revocations cannot be checked right now.
+    #[error("the access token cannot be checked right now")]
+    Unavailable,
     /// The session store failed.
     #[error("the session store is unavailable")]
     Store(#[from] StoreError),
@@ -106,19 +113,34 @@ impl SessionError {
             Self::Token(TokenError::Signing(_)) | Self::ClaimsNotAnObject => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            Self::Token(_) => StatusCode::UNAUTHORIZED,
-            Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Token(_) | Self::Revoked => StatusCode::UNAUTHORIZED,
+            Self::Store(_) | Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
-    /// The response: the status and `{"error","error_description"}`.
-    pub fn to_response(&self) -> Response<Full<Bytes>> {
+    /// The response: the status and `{"error","error_description"}`, with
+    /// a `WWW-Authenticate` challenge in `realm` for a `401`.
+    pub fn to_response(&self, realm: &str) -> Response<Full<Bytes>> {
         let code = match self.status() {
             StatusCode::UNAUTHORIZED => "invalid_token",
             StatusCode::SERVICE_UNAVAILABLE => "temporarily_unavailable",
             _ => "server_error",
         };
-        let body = serde_json::json!({ "error": code, "error_description": self.to_string() });
-        json_response(self.status(), body.to_string())
+        let description = match self {
+            Self::Token(err) if err.is_expired() => "the access token expired".to_owned(),
+            Self::Token(_) => "the access token is invalid".to_owned(),
+            other => other.to_string(),
+        };
+        let body = serde_json::json!({ "error": code, "error_description": description });
+        let mut response = json_response(self.status(), body.to_string());
+        if self.status() == StatusCode::UNAUTHORIZED {
+            let challenge = format!(
+                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{description}\""
+            );
+            if let Ok(challenge) = HeaderValue::try_from(challenge) {
+                response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+            }
+        }
+        response
     }
 }

@@ -131,7 +131,7 @@ impl Sessions {
             .await
         {
             Ok(_) => self.no_content(),
-            Err(err) => err.to_response(),
+            Err(err) => err.to_response(&self.config().realm),
         }
     }
 
@@ -141,12 +141,12 @@ impl Sessions {
             return method_not_allowed();
         }
         let Bearer::Token(token) = bearer(request.headers()) else {
-            let realm = "api";
+            let realm = &self.config().realm;
             return Rejection::missing(realm).to_response();
         };
         match self.logout_all(token).await {
             Ok(_) => self.no_content(),
-            Err(err) => err.to_response(),
+            Err(err) => err.to_response(&self.config().realm),
         }
     }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::cookie::{clear_cookies, set_cookies};
 use super::{RefreshError, SessionConfig, SessionError};
 use crate::id::random_id;
-use crate::layer::{AuthLayer, RevocationCheck};
+use crate::layer::{AuthLayer, Check, RevocationCheck, TokenRef, Verdict};
 use crate::store::{NewSession, Rotated, Rotation, SessionStore};
 use crate::token::{IssuedToken, TokenIssuer, TokenPair};
 
@@ -132,7 +132,9 @@ impl Sessions {
     /// tokens whose session, or which themselves, were revoked.
     pub fn layer<C>(&self) -> AuthLayer<C> {
         let check: Arc<dyn RevocationCheck> = Arc::clone(&self.inner.store) as _;
-        AuthLayer::new(self.inner.issuer.access_verifier()).revocation_check(check)
+        AuthLayer::new(self.inner.issuer.access_verifier())
+            .revocation_check(check)
+            .realm(&self.inner.config.realm)
     }
 
     /// Creates a session for `subject`, whose credentials the application
@@ -276,14 +278,31 @@ impl Sessions {
     /// # Errors
     ///
     /// [`SessionError::Token`] when `access` is not a valid access token,
-    /// [`SessionError::Store`] when the store fails.
+    /// [`SessionError::Revoked`] when it was revoked, and
+    /// [`SessionError::Store`] or [`SessionError::Unavailable`] when the
+    /// store fails.
     pub async fn logout_all(&self, access: &str) -> Result<usize, SessionError> {
         let inner = &*self.inner;
         let claims = inner
             .issuer
             .access_verifier::<serde::de::IgnoredAny>()
             .verify(access)?;
-        self.revoke_user(claims.sub()).await
+        let token = TokenRef {
+            sub: claims.sub(),
+            sid: claims.sid(),
+            jti: claims.jti(),
+            iat: claims.iat(),
+            exp: claims.exp(),
+        };
+        let verdict = match inner.store.check(token) {
+            Check::Ready(verdict) => verdict,
+            Check::Pending(verdict) => verdict.await,
+        };
+        match verdict {
+            Verdict::Valid => self.revoke_user(claims.sub()).await,
+            Verdict::Unavailable => Err(SessionError::Unavailable),
+            _ => Err(SessionError::Revoked),
+        }
     }
 
     /// Revokes every session of user `sub`.

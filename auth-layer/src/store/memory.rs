@@ -166,16 +166,29 @@ impl Inner {
                         expiry.push(Reverse((later, Slot::Session(sid))));
                     }
                 }
-                Slot::RevokedSession(sid) => self.forget(&self.revoked_sessions, &sid, now),
-                Slot::RevokedToken(jti) => self.forget(&self.revoked_tokens, &jti, now),
+                Slot::RevokedSession(sid) => {
+                    if let Some(later) = self.forget(&self.revoked_sessions, &sid, now) {
+                        expiry.push(Reverse((later, Slot::RevokedSession(sid))));
+                    }
+                }
+                Slot::RevokedToken(jti) => {
+                    if let Some(later) = self.forget(&self.revoked_tokens, &jti, now) {
+                        expiry.push(Reverse((later, Slot::RevokedToken(jti))));
+                    }
+                }
             }
         }
     }
 
-    fn forget(&self, map: &DashMap<Box<str>, i64>, key: &str, now: i64) {
+    /// Removes a revocation whose time has passed. One that a later
+    /// revocation extended is kept, and its new time returned so that it is
+    /// looked at again then.
+    fn forget(&self, map: &DashMap<Box<str>, i64>, key: &str, now: i64) -> Option<i64> {
         if map.remove_if(key, |_, until| *until <= now).is_some() {
             self.revocations.fetch_sub(1, Ordering::Relaxed);
+            return None;
         }
+        map.get(key).map(|until| *until)
     }
 
     fn revoke(&self, map: &DashMap<Box<str>, i64>, key: &str, until: i64, slot: Slot) {
