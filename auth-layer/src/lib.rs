@@ -68,9 +68,22 @@
 //! backend features are enabled cannot happen through this crate, whatever
 //! features other crates in the build turn on.
 //!
+//! # Sessions
+//!
+//! [`session::Sessions`] adds what keeps people signed in: login creates a
+//! session in a [`store::SessionStore`]; refresh rotates the refresh token
+//! atomically, replays the first answer inside a short grace window, and
+//! revokes the whole session when an older token comes back; logout and
+//! "log out everywhere" revoke at once, and the layer made by
+//! [`session::Sessions::layer`] refuses the revoked session's access tokens
+//! on the very next request.
+//!
 //! # Feature flags
 //!
-//! - `axum`: the [`Authenticated`] extractor for handlers.
+//! - `axum`: the [`Authenticated`] extractor and the
+//!   [`session::handlers`] for refresh and logout.
+//! - `redis`: the Redis session store, for many server processes sharing
+//!   one Redis.
 
 #![warn(missing_docs)]
 

@@ -23,6 +23,9 @@ pub struct Config {
     pub grace: Duration,
     /// `REDIS_URL`: the Redis store's address; the memory store when unset.
     pub redis_url: Option<String>,
+    /// `REFRESH_ROTATION`: `off` makes refresh answer with an access token
+    /// only, like a server that does not rotate (default `on`).
+    pub rotation: bool,
 }
 
 /// A setting that could not be read.
@@ -82,6 +85,7 @@ impl Config {
             random_secrets,
             grace: grace(&var)?,
             redis_url: var("REDIS_URL").filter(|url| !url.is_empty()),
+            rotation: switch(&var, "REFRESH_ROTATION")?,
         })
     }
 }
@@ -113,6 +117,17 @@ fn grace(var: &impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError>
     })
 }
 
+fn switch(var: &impl Fn(&str) -> Option<String>, name: &'static str) -> Result<bool, ConfigError> {
+    match var(name).as_deref() {
+        None | Some("on" | "true" | "1") => Ok(true),
+        Some("off" | "false" | "0") => Ok(false),
+        Some(other) => Err(ConfigError::Invalid {
+            name,
+            why: format!("`{other}` is neither `on` nor `off`"),
+        }),
+    }
+}
+
 fn random_secret() -> String {
     format!("{}{}", random_id(), random_id())
 }
@@ -127,6 +142,7 @@ impl std::fmt::Debug for Config {
             .field("refresh_secret", &"[redacted]")
             .field("grace", &self.grace)
             .field("redis", &self.redis_url.is_some())
+            .field("rotation", &self.rotation)
             .finish()
     }
 }

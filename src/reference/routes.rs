@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use auth_layer::session::{SessionConfig, Sessions, handlers};
-use auth_layer::store::{MemoryStore, SessionStore};
+use auth_layer::store::{MemoryStore, RedisConfig, RedisStore, SessionStore};
 use auth_layer::{
     Authenticated, Clock, Key, KeySet, NoClaims, SystemClock, TokenConfig, TokenIssuer,
 };
@@ -68,6 +68,7 @@ impl Server {
         )?;
         let session_config = SessionConfig::default()
             .grace(config.grace)
+            .rotation(config.rotation)
             .realm("tokenpair");
         Ok(Self {
             sessions: Sessions::from_arc(issuer, store, session_config),
@@ -105,11 +106,11 @@ async fn store_for(
     config: &Config,
     clock: &Arc<dyn Clock>,
 ) -> Result<Arc<dyn SessionStore>, ConfigError> {
-    let Some(_url) = &config.redis_url else {
+    let Some(url) = &config.redis_url else {
         return Ok(Arc::new(MemoryStore::with_clock(Arc::clone(clock))));
     };
-    // REDIS-PENDING: replaced by the Redis store once it lands.
-    Ok(Arc::new(MemoryStore::with_clock(Arc::clone(clock))))
+    let redis = RedisConfig::new(url.as_str()).clock(Arc::clone(clock));
+    Ok(Arc::new(RedisStore::connect(redis).await?))
 }
 
 #[derive(Deserialize)]

@@ -13,6 +13,8 @@
 //! token text: a JWT can be re-encoded without changing its meaning.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::error::Error as StdError;
 use std::future::Future;
@@ -20,6 +22,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::{RedisConfig, RedisStore};
 
 use crate::layer::RevocationCheck;
 
