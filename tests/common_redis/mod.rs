@@ -10,7 +10,7 @@ use auth_layer::store::{RedisConfig, RedisStore};
 use auth_layer::{ManualClock, random_id};
 
 /// How to start the Redis the tests expect.
-const START_REDIS: &str = "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 \
+pub const START_REDIS: &str = "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 \
      --save \"\" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log";
 
 /// The shared Redis's URL.
