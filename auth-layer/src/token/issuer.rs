@@ -1,6 +1,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use serde::Serialize;
 
 use super::jws::{self, Kind};
@@ -40,8 +41,8 @@ pub struct TokenIssuer {
 }
 
 struct Inner {
-    access: KeySet,
-    refresh: KeySet,
+    access: Arc<ArcSwap<KeySet>>,
+    refresh: ArcSwap<KeySet>,
     config: TokenConfig,
     clock: Arc<dyn Clock>,
 }
@@ -70,16 +71,11 @@ impl TokenIssuer {
         config: TokenConfig,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, KeyError> {
-        if access.signing_key().is_none() || refresh.signing_key().is_none() {
-            return Err(KeyError::NoSigningKey);
-        }
-        if let Some(shared) = access.keys().find(|k| refresh.find(k.kid()).is_some()) {
-            return Err(KeyError::DuplicateKid(shared.kid().to_owned()));
-        }
+        check_pair(&access, &refresh)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                access,
-                refresh,
+                access: Arc::new(ArcSwap::from_pointee(access)),
+                refresh: ArcSwap::from_pointee(refresh),
                 config,
                 clock,
             }),
@@ -132,7 +128,8 @@ impl TokenIssuer {
             sid: session_id,
             extra,
         };
-        let key = inner.access.signing_key().ok_or(KeyError::NoSigningKey)?;
+        let keys = inner.access.load();
+        let key = keys.signing_key().ok_or(KeyError::NoSigningKey)?;
         Ok(IssuedToken {
             token: jws::encode(key, Kind::Access, &claims)?,
             expires_at: claims.exp,
@@ -161,7 +158,8 @@ impl TokenIssuer {
             jti: random_id(),
             sid: session_id.to_owned(),
         };
-        let key = inner.refresh.signing_key().ok_or(KeyError::NoSigningKey)?;
+        let keys = inner.refresh.load();
+        let key = keys.signing_key().ok_or(KeyError::NoSigningKey)?;
         Ok(IssuedToken {
             token: jws::encode(key, Kind::Refresh, &claims)?,
             jti: claims.jti,
@@ -179,7 +177,7 @@ impl TokenIssuer {
     pub fn verify_refresh(&self, token: &str) -> Result<RefreshClaims, TokenError> {
         let inner = &*self.inner;
         let claims: RefreshClaims = jws::decode(
-            &inner.refresh,
+            &inner.refresh.load(),
             token,
             Kind::Refresh,
             inner.config.max_token_len,
@@ -193,8 +191,8 @@ impl TokenIssuer {
     /// configuration and its clock.
     pub fn access_verifier<C>(&self) -> AccessVerifier<C> {
         let inner = &*self.inner;
-        AccessVerifier::with_clock(
-            inner.access.clone(),
+        AccessVerifier::sharing(
+            Arc::clone(&inner.access),
             inner.config.clone(),
             Arc::clone(&inner.clock),
         )
@@ -211,9 +209,70 @@ impl TokenIssuer {
     }
 
     /// The access key set, for publishing its public keys as a JWKS.
-    pub fn access_keys(&self) -> &KeySet {
-        &self.inner.access
+    pub fn access_keys(&self) -> Arc<KeySet> {
+        self.inner.access.load_full()
     }
+
+    /// Rotates the access keys: from now on tokens are signed with the new
+    /// set's signing key, and this issuer and every verifier it made check
+    /// tokens against the new set. Requests under way are not disturbed.
+    ///
+    /// To rotate without signing anyone out, keep the old key in the new set
+    /// as a verify-only key until the last token it signed has expired
+    /// (the access lifetime plus the leeway), then drop it with a second
+    /// call.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use auth_layer::{Key, KeySet, NoClaims, TokenConfig, TokenIssuer};
+    ///
+    /// let old = Key::hs256("access-1", b"access secret, at least 32 bytes!!")?;
+    /// let issuer = TokenIssuer::new(
+    ///     KeySet::new(old.clone())?,
+    ///     KeySet::new(Key::hs256("refresh-1", b"refresh secret, at least 32 bytes!")?)?,
+    ///     TokenConfig::new("https://auth.example.com", "api"),
+    /// )?;
+    /// let before = issuer.issue_access("alice", "s1", &NoClaims {})?;
+    ///
+    /// let new = Key::hs256("access-2", b"the next access secret, 32 bytes!!")?;
+    /// issuer.set_access_keys(KeySet::new(new)?.with_verify_key(old)?)?;
+    /// assert!(issuer.access_verifier::<NoClaims>().verify(before.as_str()).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`TokenIssuer::new`]: the set needs a signing key and may not
+    /// share a key id with the refresh keys.
+    pub fn set_access_keys(&self, keys: KeySet) -> Result<(), KeyError> {
+        check_pair(&keys, &self.inner.refresh.load())?;
+        self.inner.access.store(Arc::new(keys));
+        Ok(())
+    }
+
+    /// Rotates the refresh keys, as [`TokenIssuer::set_access_keys`] does
+    /// for access keys.
+    ///
+    /// # Errors
+    ///
+    /// As for [`TokenIssuer::new`].
+    pub fn set_refresh_keys(&self, keys: KeySet) -> Result<(), KeyError> {
+        check_pair(&self.inner.access.load(), &keys)?;
+        self.inner.refresh.store(Arc::new(keys));
+        Ok(())
+    }
+}
+
+/// Both sets must sign, and each token kind needs its own keys.
+fn check_pair(access: &KeySet, refresh: &KeySet) -> Result<(), KeyError> {
+    if access.signing_key().is_none() || refresh.signing_key().is_none() {
+        return Err(KeyError::NoSigningKey);
+    }
+    if let Some(shared) = access.keys().find(|k| refresh.find(k.kid()).is_some()) {
+        return Err(KeyError::DuplicateKid(shared.kid().to_owned()));
+    }
+    Ok(())
 }
 
 fn expiry(iat: i64, ttl: std::time::Duration) -> i64 {
@@ -223,8 +282,8 @@ fn expiry(iat: i64, ttl: std::time::Duration) -> i64 {
 impl fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenIssuer")
-            .field("access_keys", &self.inner.access)
-            .field("refresh_keys", &self.inner.refresh)
+            .field("access_keys", &**self.inner.access.load())
+            .field("refresh_keys", &**self.inner.refresh.load())
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
@@ -382,6 +441,36 @@ mod tests {
             fresh
                 .as_str()
                 .starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6ImEyIn0.")
+        );
+    }
+
+    #[test]
+    fn a_rotation_reaches_verifiers_made_before_it() {
+        let clock = ManualClock::new(1_000_000);
+        let issuer = issuer_at(&clock, config());
+        let verifier = issuer.access_verifier::<NoClaims>();
+        let old_token = issuer.issue_access("alice", "s1", &NoClaims {}).unwrap();
+        let old = Key::hs256("a1", "a1: a secret of thirty-two bytes or more").unwrap();
+        let new = Key::hs256("a2", "a2: the next secret, 32 bytes or more").unwrap();
+
+        let both = KeySet::new(new.clone())
+            .unwrap()
+            .with_verify_key(old)
+            .unwrap();
+        issuer.set_access_keys(both).unwrap();
+        let new_token = issuer.issue_access("alice", "s1", &NoClaims {}).unwrap();
+        assert!(verifier.verify(old_token.as_str()).is_ok());
+        assert!(verifier.verify(new_token.as_str()).is_ok());
+
+        issuer.set_access_keys(KeySet::new(new).unwrap()).unwrap();
+        assert!(matches!(
+            verifier.verify(old_token.as_str()),
+            Err(TokenError::UnknownKey)
+        ));
+        assert!(verifier.verify(new_token.as_str()).is_ok());
+        assert!(
+            issuer.set_access_keys(keys("r1")).is_err(),
+            "shares a kid with refresh"
         );
     }
 

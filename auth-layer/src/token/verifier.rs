@@ -2,6 +2,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use serde::de::value::MapDeserializer;
 use serde::de::{self, DeserializeOwned};
 
@@ -37,7 +38,9 @@ pub struct AccessVerifier<C = NoClaims> {
 }
 
 struct Inner {
-    keys: KeySet,
+    /// Swapped whole when keys rotate; shared with the issuer that made
+    /// this verifier, so a rotation there reaches every verifier at once.
+    keys: Arc<ArcSwap<KeySet>>,
     config: TokenConfig,
     clock: Arc<dyn Clock>,
 }
@@ -51,6 +54,14 @@ impl<C> AccessVerifier<C> {
 
     /// The same, with time from `clock`.
     pub fn with_clock(keys: KeySet, config: TokenConfig, clock: Arc<dyn Clock>) -> Self {
+        Self::sharing(Arc::new(ArcSwap::from_pointee(keys)), config, clock)
+    }
+
+    pub(crate) fn sharing(
+        keys: Arc<ArcSwap<KeySet>>,
+        config: TokenConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 keys,
@@ -59,6 +70,12 @@ impl<C> AccessVerifier<C> {
             }),
             _claims: PhantomData,
         }
+    }
+
+    /// Replaces the keys tokens are verified with, for every clone of this
+    /// verifier, without disturbing requests under way.
+    pub fn set_keys(&self, keys: KeySet) {
+        self.inner.keys.store(Arc::new(keys));
     }
 
     /// The configuration tokens are checked against.
@@ -96,7 +113,7 @@ impl<C: DeserializeOwned> AccessVerifier<C> {
     fn verify_signed(&self, token: &str) -> Result<AccessClaims<C>, TokenError> {
         let inner = &*self.inner;
         jws::decode(
-            &inner.keys,
+            &inner.keys.load(),
             token,
             Kind::Access,
             inner.config.max_token_len,
@@ -176,7 +193,7 @@ impl<C> Clone for AccessVerifier<C> {
 impl<C> fmt::Debug for AccessVerifier<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessVerifier")
-            .field("keys", &self.inner.keys)
+            .field("keys", &**self.inner.keys.load())
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
