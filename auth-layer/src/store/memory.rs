@@ -118,9 +118,17 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    /// Removes every entry whose time has passed.
+    /// Removes every entry whose time has passed, and gives back the room
+    /// the maps had grown to.
     pub fn purge_expired(&self) {
-        self.inner.sweep(usize::MAX);
+        let inner = &*self.inner;
+        inner.sweep(usize::MAX);
+        inner.sessions.shrink_to_fit();
+        inner.revoked_sessions.shrink_to_fit();
+        inner.revoked_tokens.shrink_to_fit();
+        if let Ok(mut expiry) = inner.expiry.lock() {
+            expiry.shrink_to_fit();
+        }
     }
 }
 
