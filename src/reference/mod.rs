@@ -9,8 +9,10 @@
 //! | `POST /api/logout-all` | bearer access token; `204`, every session of the user revoked |
 //! | `GET /api/me` | protected; `200` with the user id and session id |
 //! | `GET /healthz` | public; `200` |
+//! | `GET /` | the demo page (with `/app.js` and `/app.css`), compiled into the binary |
 
 mod config;
+mod page;
 mod routes;
 
 pub use config::{Config, ConfigError};

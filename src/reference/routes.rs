@@ -7,6 +7,7 @@ use auth_layer::{
 };
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -97,6 +98,7 @@ impl Server {
             .route("/api/logout", post(handlers::logout))
             .route("/api/logout-all", post(handlers::logout_all))
             .merge(protected)
+            .merge(super::page::routes())
             .with_state(self.sessions.clone())
     }
 }
@@ -146,6 +148,20 @@ fn is_demo_user(credentials: &Credentials) -> bool {
     credentials.username == DEMO_USER && given == expected
 }
 
-async fn me(Authenticated(claims): Authenticated<NoClaims>) -> Json<serde_json::Value> {
-    Json(json!({ "userId": claims.sub(), "sessionId": claims.sid() }))
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Me<'a> {
+    user_id: &'a str,
+    session_id: &'a str,
+}
+
+async fn me(Authenticated(claims): Authenticated<NoClaims>) -> Response {
+    let me = Me {
+        user_id: claims.sub(),
+        session_id: claims.sid(),
+    };
+    match serde_json::to_string(&me) {
+        Ok(body) => ([(CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
