@@ -50,13 +50,23 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Bearer<'_> {
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
 fn is_b64token(token: &[u8]) -> bool {
-    let body = token.trim_ascii_end();
-    let end = body.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
-    end > 0
-        && body[..end].iter().all(|&b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    let end = token.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    end > 0 && token[..end].iter().all(|&b| B64TOKEN[b as usize])
 }
+
+/// Which bytes may stand in a `b64token` before its padding: one lookup per
+/// byte, since every request's token passes through here.
+static B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
