@@ -121,7 +121,9 @@ async fn main() {
         r[r.len() / 2]
     });
 
-    println!("\n{concurrency} concurrent requests, median of {rounds} rounds of {seconds} s each\n");
+    println!(
+        "\n{concurrency} concurrent requests, median of {rounds} rounds of {seconds} s each\n"
+    );
     println!("| client | requests/s | vs plain | vs bare wrapper |");
     println!("| --- | --- | --- | --- |");
     for (i, (name, _)) in clients.iter().enumerate() {
