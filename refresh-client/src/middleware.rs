@@ -11,7 +11,7 @@ use http::header::AUTHORIZATION;
 use reqwest::{Request, Response, StatusCode, Url};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::refresh::RefreshCall;
+use crate::refresh::{Redacted, RefreshCall};
 use crate::store::{MemoryTokenStore, TokenStore};
 use crate::{RefreshError, Tokens, jwt};
 
@@ -331,7 +331,9 @@ impl Shared {
             due_at: tokens.and_then(|t| {
                 let lifetime = jwt::lifetime(&t.access, now)?;
                 let margin = self.margin.min(lifetime / 2);
-                Some(now + lifetime - margin)
+                // The token is unverified server output: a lifetime near
+                // `i64::MAX` must mean "late", not overflow.
+                Some(now.saturating_add(lifetime - margin))
             }),
             early_tried: false,
             ended,
@@ -519,7 +521,7 @@ impl fmt::Debug for RefreshMiddleware {
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
-            .field("refresh_url", &self.refresh_url.as_str())
+            .field("refresh_url", &Redacted(&self.refresh_url))
             .field("cookie", &self.cookie)
             .field("margin", &self.margin)
             .finish_non_exhaustive()

@@ -93,9 +93,54 @@ fn transport(err: reqwest::Error) -> RefreshError {
 impl fmt::Debug for RefreshCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Json(url) => f.debug_tuple("Json").field(&url.as_str()).finish(),
-            Self::Cookie(url) => f.debug_tuple("Cookie").field(&url.as_str()).finish(),
+            Self::Json(url) => f.debug_tuple("Json").field(&Redacted(url)).finish(),
+            Self::Cookie(url) => f.debug_tuple("Cookie").field(&Redacted(url)).finish(),
             Self::Custom(_) => f.write_str("Custom"),
         }
+    }
+}
+
+/// A URL as `Debug` may show it: scheme, host, port and path, with any
+/// user info, query or fragment replaced by `…`, since those may carry a
+/// secret.
+pub(crate) struct Redacted<'a>(pub(crate) &'a Url);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self.0;
+        let userinfo = !url.username().is_empty() || url.password().is_some();
+        let rest = url.query().is_some() || url.fragment().is_some();
+        write!(f, "\"{}://", url.scheme())?;
+        if userinfo {
+            f.write_str("…@")?;
+        }
+        f.write_str(url.host_str().unwrap_or_default())?;
+        if let Some(port) = url.port() {
+            write!(f, ":{port}")?;
+        }
+        f.write_str(url.path())?;
+        if rest {
+            f.write_str("…")?;
+        }
+        f.write_str("\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_a_url_keeps_its_place_and_hides_what_may_be_secret() {
+        let url = Url::parse("https://me:pw@auth.example:8443/api/refresh?key=k#f").unwrap();
+        assert_eq!(
+            format!("{:?}", Redacted(&url)),
+            r#""https://…@auth.example:8443/api/refresh…""#
+        );
+        let plain = Url::parse("http://127.0.0.1:3000/api/refresh").unwrap();
+        assert_eq!(
+            format!("{:?}", Redacted(&plain)),
+            r#""http://127.0.0.1:3000/api/refresh""#
+        );
     }
 }

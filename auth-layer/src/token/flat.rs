@@ -125,8 +125,8 @@ impl<'a> Reader<'a> {
         self.text.get(start..end)
     }
 
-    /// An integer in JSON's syntax that fits an `i64`, with no fraction or
-    /// exponent.
+    /// An integer in JSON's syntax that fits an `i64`, with no fraction,
+    /// exponent or minus sign on zero.
     fn integer(&mut self) -> Option<i64> {
         self.skip_ws();
         let negative = self.json.get(self.at) == Some(&b'-');
@@ -145,7 +145,14 @@ impl<'a> Reader<'a> {
         }
         let digits = end - start;
         let leading_zero = digits > 1 && self.json[start] == b'0';
-        if digits == 0 || leading_zero || matches!(self.json.get(end), Some(b'.' | b'e' | b'E')) {
+        // `serde_json` reads `-0` as the float -0.0, which is no `i64`;
+        // leaving it to `serde_json` keeps this reader a strict subset.
+        let minus_zero = negative && value == 0;
+        if digits == 0
+            || leading_zero
+            || minus_zero
+            || matches!(self.json.get(end), Some(b'.' | b'e' | b'E'))
+        {
             return None;
         }
         self.at = end;
@@ -248,6 +255,7 @@ mod tests {
             format!(r#"{{"aud":"a",{BASE},"iat":1}}"#),
             format!(r#"{{"aud":"a",{BASE},"nbf":1.5}}"#),
             format!(r#"{{"aud":"a",{BASE},"nbf":01}}"#),
+            format!(r#"{{"aud":"a",{BASE},"nbf":-0}}"#),
             format!(r#"{{"aud":"a",{BASE},"nbf":1e3}}"#),
             format!(r#"{{"aud":"a",{BASE},"nbf":99999999999999999999}}"#),
             format!(r#"{{"aud":"a",{BASE}}} x"#),
