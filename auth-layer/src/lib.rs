@@ -91,6 +91,9 @@ mod claims;
 mod clock;
 #[cfg(feature = "axum")]
 mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod id;
 pub mod keys;
 pub mod layer;

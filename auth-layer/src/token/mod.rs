@@ -9,7 +9,7 @@
 
 mod config;
 mod error;
-mod flat;
+pub(crate) mod flat;
 mod issuer;
 pub(crate) mod jws;
 mod pair;
