@@ -6,6 +6,7 @@
 //! (default `10s`), `REDIS_URL` (the Redis store when set, memory
 //! otherwise). Demo user `demo`, password `demo-password`.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use tokenpair::reference::{Config, Server};
@@ -18,6 +19,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     match run().await {
