@@ -7,7 +7,6 @@ use auth_layer::{
 };
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -160,8 +159,5 @@ async fn me(Authenticated(claims): Authenticated<NoClaims>) -> Response {
         user_id: claims.sub(),
         session_id: claims.sid(),
     };
-    match serde_json::to_string(&me) {
-        Ok(body) => ([(CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+    Json(me).into_response()
 }
