@@ -18,7 +18,9 @@ pub struct Tokens {
 impl Tokens {
     /// Tokens from a login or refresh response body: `accessToken` and
     /// `refreshToken`, or the OAuth names `access_token` and
-    /// `refresh_token`. Returns `None` when there is no access token.
+    /// `refresh_token`. Returns `None` unless the body is a JSON object
+    /// with a non-empty access token; an empty refresh token counts as
+    /// none.
     ///
     /// # Example
     ///
@@ -30,10 +32,14 @@ impl Tokens {
     /// assert_eq!(tokens.refresh.as_deref(), Some("r"));
     /// ```
     pub fn from_json(body: &[u8]) -> Option<Self> {
+        // serde would also read the fields, in order, from a JSON array.
+        if body.trim_ascii_start().first() != Some(&b'{') {
+            return None;
+        }
         let answer: crate::refresh::Answer = serde_json::from_slice(body).ok()?;
         Some(Self {
-            access: answer.access_token?,
-            refresh: answer.refresh_token,
+            access: answer.access_token.filter(|t| !t.is_empty())?,
+            refresh: answer.refresh_token.filter(|t| !t.is_empty()),
         })
     }
 }

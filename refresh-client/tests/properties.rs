@@ -71,11 +71,12 @@ fn response_body() -> impl Strategy<Value = Value> {
 
 /// The string a body holds under either of two names, as the client
 /// should read it: `None` when neither or both are there, or when it is
-/// not a string.
+/// not a string; `Some(None)` when it is absent, `null` or empty.
 fn named(body: &Value, one: &str, other: &str) -> Option<Option<String>> {
     match (body.get(one), body.get(other)) {
         (Some(_), Some(_)) => None,
         (Some(value), None) | (None, Some(value)) => match value {
+            Value::String(text) if text.is_empty() => Some(None),
             Value::String(text) => Some(Some(text.clone())),
             Value::Null => Some(None),
             _ => None,
@@ -97,6 +98,13 @@ proptest! {
         body in proptest::collection::vec(any::<u8>(), 0..256),
     ) {
         let _ = Tokens::from_json(&body);
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_gives_no_tokens(body in json_value()) {
+        prop_assume!(!body.is_object());
+        let bytes = serde_json::to_vec(&body).expect("JSON");
+        prop_assert!(Tokens::from_json(&bytes).is_none(), "{}", body);
     }
 
     #[test]
@@ -184,4 +192,24 @@ fn an_access_token_that_claims_to_live_for_ever_does_not_panic_the_middleware() 
     });
 
     assert_eq!(auth.tokens().map(|t| t.access), Some(access));
+}
+
+/// The second input the `refresh_response` fuzz target found, kept in
+/// `fuzz/regressions/refresh_response/`: a JSON array of two strings, which
+/// serde reads into the response's fields in order, so the client took an
+/// empty access token from a body that names none.
+#[test]
+fn a_json_array_is_not_read_as_a_refresh_response() {
+    let crasher = include_bytes!("../../fuzz/regressions/refresh_response/array-body");
+    let (_, body) = crasher.split_first().expect("a mode byte and a body");
+
+    assert!(Tokens::from_json(body).is_none());
+    assert!(Tokens::from_json(br#"["access", "refresh"]"#).is_none());
+}
+
+#[test]
+fn an_empty_access_token_is_no_access_token() {
+    assert!(Tokens::from_json(br#"{"accessToken":"","refreshToken":"r"}"#).is_none());
+    let tokens = Tokens::from_json(br#"{"accessToken":"a","refreshToken":""}"#).expect("tokens");
+    assert_eq!(tokens.refresh, None);
 }
