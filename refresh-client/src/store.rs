@@ -18,9 +18,9 @@ pub struct Tokens {
 impl Tokens {
     /// Tokens from a login or refresh response body: `accessToken` and
     /// `refreshToken`, or the OAuth names `access_token` and
-    /// `refresh_token`. Returns `None` unless the body is a JSON object
-    /// with a non-empty access token; an empty refresh token counts as
-    /// none.
+    /// `refresh_token`. Returns `None` unless the body is a JSON object (in
+    /// UTF-8) with a non-empty access token; an empty refresh token counts
+    /// as none.
     ///
     /// # Example
     ///
@@ -32,11 +32,14 @@ impl Tokens {
     /// assert_eq!(tokens.refresh.as_deref(), Some("r"));
     /// ```
     pub fn from_json(body: &[u8]) -> Option<Self> {
+        // JSON is UTF-8; read as bytes, serde would let other bytes pass in
+        // the fields it skips.
+        let body = std::str::from_utf8(body).ok()?;
         // serde would also read the fields, in order, from a JSON array.
-        if body.trim_ascii_start().first() != Some(&b'{') {
+        if !body.trim_start().starts_with('{') {
             return None;
         }
-        let answer: crate::refresh::Answer = serde_json::from_slice(body).ok()?;
+        let answer: crate::refresh::Answer = serde_json::from_str(body).ok()?;
         Some(Self {
             access: answer.access_token.filter(|t| !t.is_empty())?,
             refresh: answer.refresh_token.filter(|t| !t.is_empty()),

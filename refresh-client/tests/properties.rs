@@ -207,6 +207,19 @@ fn a_json_array_is_not_read_as_a_refresh_response() {
     assert!(Tokens::from_json(br#"["access", "refresh"]"#).is_none());
 }
 
+/// The third: a body whose skipped field holds a byte that is not UTF-8.
+/// Read as bytes, serde lets it pass in a field it ignores, so the client
+/// took tokens from a body that is not JSON.
+#[test]
+fn a_body_that_is_not_utf8_is_not_read() {
+    let crasher =
+        include_bytes!("../../fuzz/regressions/refresh_response/not-utf8-in-an-ignored-field");
+    let (_, body) = crasher.split_first().expect("a mode byte and a body");
+
+    assert!(serde_json::from_slice::<Value>(body).is_err());
+    assert!(Tokens::from_json(body).is_none());
+}
+
 #[test]
 fn an_empty_access_token_is_no_access_token() {
     assert!(Tokens::from_json(br#"{"accessToken":"","refreshToken":"r"}"#).is_none());
