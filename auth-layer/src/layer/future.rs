@@ -32,11 +32,10 @@ pin_project! {
     where
         S: Service<Request<ReqBody>>,
     {
+        // Boxed, since only a store that waits on I/O needs it: the future
+        // of every other request stays as small as the inner one's.
         Checking {
-            check: PendingCheck,
-            service: Option<S>,
-            request: Option<Request<ReqBody>>,
-            responder: Arc<Responder>,
+            pending: Box<Pending<S, ReqBody>>,
         },
         Called {
             #[pin]
@@ -46,6 +45,14 @@ pin_project! {
             response: Option<Response<Full<Bytes>>>,
         },
     }
+}
+
+/// A request waiting for its revocation check, with the service to call.
+struct Pending<S, ReqBody> {
+    check: PendingCheck,
+    service: Option<S>,
+    request: Option<Request<ReqBody>>,
+    responder: Arc<Responder>,
 }
 
 impl<S, ReqBody> ResponseFuture<S, ReqBody>
@@ -72,12 +79,15 @@ where
         request: Request<ReqBody>,
         responder: Arc<Responder>,
     ) -> Self {
+        let pending = Pending {
+            check,
+            service: Some(service),
+            request: Some(request),
+            responder,
+        };
         Self {
             state: State::Checking {
-                check,
-                service: Some(service),
-                request: Some(request),
-                responder,
+                pending: Box::new(pending),
             },
         }
     }
@@ -103,14 +113,10 @@ where
                         .expect("ResponseFuture polled after completion");
                     return Poll::Ready(Ok(response.map(Either::Right)));
                 }
-                StateProj::Checking {
-                    check,
-                    service,
-                    request,
-                    responder,
-                } => match ready!(check.as_mut().poll(cx)) {
+                StateProj::Checking { pending } => match ready!(pending.check.as_mut().poll(cx)) {
                     Verdict::Valid => {
-                        let (Some(mut service), Some(request)) = (service.take(), request.take())
+                        let (Some(mut service), Some(request)) =
+                            (pending.service.take(), pending.request.take())
                         else {
                             panic!("ResponseFuture polled after completion");
                         };
@@ -119,7 +125,7 @@ where
                         }
                     }
                     verdict => State::Rejected {
-                        response: Some(responder.reject(refusal(verdict))),
+                        response: Some(pending.responder.reject(refusal(verdict))),
                     },
                 },
             };
