@@ -3,6 +3,10 @@
 use std::fmt;
 use std::sync::RwLock;
 
+use serde::Deserialize;
+
+use crate::refresh::Answer;
+
 /// An access token and, when the server gave one, a refresh token.
 ///
 /// `Debug` shows neither.
@@ -32,14 +36,14 @@ impl Tokens {
     /// assert_eq!(tokens.refresh.as_deref(), Some("r"));
     /// ```
     pub fn from_json(body: &[u8]) -> Option<Self> {
-        // JSON is UTF-8; read as bytes, serde would let other bytes pass in
-        // the fields it skips.
-        let body = std::str::from_utf8(body).ok()?;
-        // serde would also read the fields, in order, from a JSON array.
-        if !body.trim_start().starts_with('{') {
+        // Parsed whole first: read straight into `Answer`, serde would skip
+        // unknown fields without checking that they are JSON at all (bytes
+        // that are not UTF-8, numbers out of range), and would take the
+        // fields from a JSON array in order.
+        let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
             return None;
-        }
-        let answer: crate::refresh::Answer = serde_json::from_str(body).ok()?;
+        };
+        let answer = Answer::deserialize(serde_json::Value::Object(fields)).ok()?;
         Some(Self {
             access: answer.access_token.filter(|t| !t.is_empty())?,
             refresh: answer.refresh_token.filter(|t| !t.is_empty()),

@@ -220,6 +220,18 @@ fn a_body_that_is_not_utf8_is_not_read() {
     assert!(Tokens::from_json(body).is_none());
 }
 
+/// The fourth: a number too large for any float, in a skipped field.
+#[test]
+fn a_body_with_a_number_out_of_range_is_not_read() {
+    let crasher = include_bytes!(
+        "../../fuzz/regressions/refresh_response/number-out-of-range-in-an-ignored-field"
+    );
+    let (_, body) = crasher.split_first().expect("a mode byte and a body");
+
+    assert!(serde_json::from_slice::<Value>(body).is_err());
+    assert!(Tokens::from_json(body).is_none());
+}
+
 #[test]
 fn an_empty_access_token_is_no_access_token() {
     assert!(Tokens::from_json(br#"{"accessToken":"","refreshToken":"r"}"#).is_none());
