@@ -82,6 +82,35 @@ async fn a_refresh_with_the_current_token_in_the_body_rotates_the_pair() {
 }
 
 #[tokio::test]
+async fn a_refresh_body_that_is_not_an_object_with_a_string_token_is_refused_and_spends_nothing() {
+    let server = Reference::start().await;
+    let login = server.login().await;
+    let token = login.refresh_token();
+    let bodies = [
+        format!(r#"["{token}"]"#),
+        format!(r#""{token}""#),
+        format!(r#"{{"refreshToken":["{token}"]}}"#),
+        format!(r#"{{"refreshToken":"{token}""#),
+        format!(r#"{{"refreshToken":"{token}","refreshToken":"{token}"}}"#),
+        "refreshToken=x".to_owned(),
+    ];
+
+    for body in bodies {
+        let request = server
+            .client
+            .post("/api/refresh")
+            .header("content-type", "application/json")
+            .body(body.clone());
+        let reply = server.client.send(request).await;
+
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(reply.body["error"], "invalid_grant", "{body}");
+    }
+    let refreshed = server.client.refresh_with_body(token).await;
+    assert_eq!(refreshed.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_rotated_access_token_belongs_to_the_same_session() {
     let server = Reference::start().await;
     let (login, refreshed) = server.login_and_refresh().await;

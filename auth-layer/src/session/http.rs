@@ -164,9 +164,14 @@ impl Sessions {
             .map_err(|_| RefreshError::TooLarge)?
             .to_bytes();
 
-        if config.body && !bytes.trim_ascii().is_empty() {
+        let json = bytes.trim_ascii();
+        if config.body && !json.is_empty() {
+            // serde would also take the fields, in order, from an array.
+            if json.first() != Some(&b'{') {
+                return Err(RefreshError::Malformed);
+            }
             let body: TokenBody =
-                serde_json::from_slice(&bytes).map_err(|_| RefreshError::Malformed)?;
+                serde_json::from_slice(json).map_err(|_| RefreshError::Malformed)?;
             if let Some(token) = body.refresh_token {
                 return Ok(Presented {
                     token: Some(token),
