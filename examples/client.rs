@@ -58,7 +58,8 @@ async fn main() -> ExitCode {
         Ok(args) => args,
         Err(err) => {
             eprintln!(
-                "{err}\nusage: client [--base-url URL] [--username U] [--password P] [--calls N] [--interval-ms M]"
+                "{err}\nusage: client [--base-url URL] [--username U] [--password P] \
+                 [--calls N] [--interval-ms M]"
             );
             return ExitCode::from(2);
         }

@@ -496,7 +496,8 @@ async fn a_refresh_error_hides_the_tokens_and_the_refresh_urls_secrets() {
 fn debug_of_the_middleware_hides_secrets_in_the_refresh_url() {
     // Transport errors drop the URL because its query may carry secrets;
     // `Debug` of the middleware and its builder must not show them either.
-    let url = "https://client:pa55w0rd-in-userinfo@auth.example.test/api/refresh?client_secret=s3cr3t-in-query";
+    let url = "https://client:pa55w0rd-in-userinfo@auth.example.test/api/refresh\
+               ?client_secret=s3cr3t-in-query";
     let hidden = ["pa55w0rd-in-userinfo", "s3cr3t-in-query"];
 
     let builder = RefreshMiddleware::builder(url).expect("a URL");

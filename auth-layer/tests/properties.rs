@@ -428,10 +428,10 @@ fn a_time_written_as_minus_zero_is_refused_as_serde_json_refuses_it() {
         let nbf = nbf
             .map(|nbf| format!(r#","nbf":{nbf}"#))
             .unwrap_or_default();
+        let exp = NOW + 60;
         let payload = format!(
-            r#"{{"iss":"{ISSUER}","aud":"{AUDIENCE}","sub":"alice","iat":{iat},"exp":{},"jti":"j","sid":"s"{nbf}}}"#,
-            NOW + 60
-        );
+            r#"{{"iss":"{ISSUER}","aud":"{AUDIENCE}","sub":"alice","iat":{iat},"exp":{exp},"#
+        ) + &format!(r#""jti":"j","sid":"s"{nbf}}}"#);
         assert!(
             serde_json::from_str::<AccessClaims>(&payload).is_err(),
             "{payload}"

@@ -3,13 +3,16 @@
 //!
 //! | route | behaviour |
 //! | --- | --- |
-//! | `POST /api/login` | `{"username","password"}` gives `200` with the pair JSON and the refresh cookie; wrong credentials give `401` |
-//! | `POST /api/refresh` | token from the body or the cookie; `200` with a rotated pair and a new cookie; `400 invalid_grant` otherwise |
-//! | `POST /api/logout` | bearer access token and/or the refresh token; `204`, session revoked, cookie cleared |
+//! | `POST /api/login` | `{"username","password"}`: `200`, the pair and the cookie; or `401` |
+//! | `POST /api/refresh` | token from body or cookie: `200`, a rotated pair, a new cookie |
+//! | `POST /api/logout` | bearer access token and/or refresh token: session revoked, `204` |
 //! | `POST /api/logout-all` | bearer access token; `204`, every session of the user revoked |
 //! | `GET /api/me` | protected; `200` with the user id and session id |
 //! | `GET /healthz` | public; `200` |
 //! | `GET /` | the demo page (with `/app.js` and `/app.css`), compiled into the binary |
+//!
+//! A refresh that fails answers `400 invalid_grant`; login, refresh and
+//! logout set or clear the HttpOnly refresh cookie.
 
 mod config;
 mod page;

@@ -135,7 +135,8 @@ impl SessionError {
         let mut response = json_response(self.status(), body.to_string());
         if self.status() == StatusCode::UNAUTHORIZED {
             let challenge = format!(
-                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"{description}\""
+                "Bearer realm=\"{realm}\", error=\"invalid_token\", \
+                 error_description=\"{description}\""
             );
             if let Ok(challenge) = HeaderValue::try_from(challenge) {
                 response.headers_mut().insert(WWW_AUTHENTICATE, challenge);

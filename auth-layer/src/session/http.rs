@@ -44,8 +44,8 @@ impl Sessions {
     ///
     /// | outcome | status |
     /// | --- | --- |
-    /// | rotated, or replayed inside the grace window | `200` with the pair JSON and a new cookie |
-    /// | missing, invalid, expired, revoked or reused token | `400 invalid_grant` (and the cookie cleared) |
+    /// | rotated, or replayed inside the grace window | `200`, the pair JSON, a new cookie |
+    /// | missing, invalid, expired, revoked or reused token | `400 invalid_grant`, cookie cleared |
     /// | the cookie, sent from another site | `403` |
     /// | the store is unreachable | `503` |
     pub fn refresh_service(&self) -> Endpoint {

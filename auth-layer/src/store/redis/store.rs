@@ -62,11 +62,17 @@ use crate::store::StoreError;
 ///
 /// | key | type | holds | expires |
 /// | --- | --- | --- | --- |
-/// | `{p}s:{sid}` | hash | `sub`, `claims`, `cur` (the current refresh `jti`), `exp`, and after a rotation `prev` and `prev_at` | with the session |
+/// | `{p}s:{sid}` | hash | `sub`, `claims`, `cur`, `exp`; `prev`, `prev_at` | with the session |
 /// | `{p}a:{sid}` | string | the answer the last rotation gave | after the grace window |
-/// | `{p}u:{sub}` | set | the user's session ids, for "log out everywhere" | with the user's latest session |
-/// | `{p}revoked` | sorted set | `s:{sid}` and `j:{jti}`, scored by the time until which they are refused; pruned as it is written | with its latest entry |
+/// | `{p}u:{sub}` | set | the user's session ids | with the user's latest session |
+/// | `{p}revoked` | sorted set | `s:{sid}` and `j:{jti}` | with its latest entry |
 /// | `{p}revocations` | channel | every revocation, as `"{until} {member}"` | |
+///
+/// In a session's hash, `cur` is the current refresh token's `jti`, and
+/// `prev` and `prev_at`, set by a rotation, the one it replaced and when.
+/// The user's set serves "log out everywhere". A revocation's score is the
+/// time until which it is refused; the set is pruned of what has expired
+/// whenever it is written.
 ///
 /// Times are seconds since the Unix epoch from the configured
 /// [`Clock`](crate::Clock). Every decision compares them with the clock;
