@@ -92,13 +92,11 @@ async fn connection(
 ) -> io::Result<u64> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let mut refresh = match load {
-        Load::Refresh { tokens } => Some(tokens[worker % tokens.len()].clone()),
-        Load::Get { .. } => None,
-    };
-    let fixed = match load {
-        Load::Get { path, bearer } => Some(get_request(addr, path, bearer.as_deref())),
-        Load::Refresh { .. } => None,
+    // A GET is the same bytes every time; a refresh carries the token the
+    // previous one got.
+    let (fixed, mut refresh) = match load {
+        Load::Get { path, bearer } => (Some(get_request(addr, path, bearer.as_deref())), None),
+        Load::Refresh { tokens } => (None, Some(tokens[worker % tokens.len()].clone())),
     };
     let mut request = Vec::with_capacity(1024);
     let mut buf = Vec::with_capacity(8192);
